@@ -1,0 +1,129 @@
+// The one place fluxkey talks to the network. Everything above this layer
+// (kube/, github/) builds Requests and reads Responses; nothing else links
+// libcurl.
+//
+//   Transport   one attempt, no retries (CurlTransport in production, a fake
+//               in unit tests: HTTP is injected, as gh does it)
+//   Client      retries with backoff over any Transport, and the request log
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace fluxkey::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  Headers headers;  // may carry Authorization; never logged
+  std::string body;
+  // Safe to send again after it may have reached the server (GET, PUT of a
+  // whole object, DELETE). POSTs that create are not; they are retried only
+  // when the connection failed before anything was sent.
+  bool idempotent = true;
+  // 0 means the Client's default total timeout. Watches set their own.
+  std::chrono::milliseconds timeout{0};
+  // Called with each chunk of the body as it arrives (for watches). When set,
+  // Response::body stays empty. Returning false aborts the transfer.
+  std::function<bool(std::string_view chunk)> on_body;
+};
+
+struct Response {
+  long status = 0;
+  Headers headers;  // names lower-cased
+  std::string body;
+
+  // First value of a header, by lower-case name.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+// Trust and identity for TLS. Verification is always on; there is no field
+// to switch it off, on purpose.
+struct TlsConfig {
+  // PEM bundle to trust instead of the system roots (kubeconfig
+  // certificate-authority-data, or a file's content).
+  std::string ca_pem;
+  // When ca_pem is empty: trust the system roots, or the bundle named by
+  // SSL_CERT_FILE when honor_ssl_cert_file is set and the variable is (as Go
+  // programs and gh do; used toward GitHub only).
+  bool honor_ssl_cert_file = false;
+  // Client certificate and key, PEM (secret).
+  std::string client_cert_pem;
+  std::string client_key_pem;
+};
+
+// A failure to get any HTTP response: DNS, refused, reset, TLS, timeout.
+class NetworkError : public Error {
+ public:
+  enum class Kind { kConnect, kTls, kTimeout, kTransfer };
+  NetworkError(const std::string& message, Kind kind, bool request_sent)
+      : Error(message), kind_(kind), request_sent_(request_sent) {}
+  Kind kind() const { return kind_; }
+  // False when the failure happened before the request could reach the
+  // server (refused, DNS, TLS handshake): retrying is then always safe.
+  bool request_sent() const { return request_sent_; }
+
+ private:
+  Kind kind_;
+  bool request_sent_;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // One attempt. Returns any HTTP response (including 4xx/5xx); throws
+  // NetworkError when there is none.
+  virtual Response send(const Request& request) = 0;
+};
+
+struct TransportOptions {
+  TlsConfig tls;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds total_timeout{30'000};
+  std::string user_agent = "fluxkey/" FLUXKEY_VERSION;
+};
+
+// libcurl, one easy handle reused so connections to a host are kept alive.
+std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options);
+
+struct RetryPolicy {
+  int max_attempts = 5;  // first try included
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{10'000};
+  // Longest Retry-After fluxkey agrees to sleep; beyond it the response is
+  // returned as is and the caller reports it.
+  std::chrono::milliseconds max_retry_after{60'000};
+};
+
+// Retries connection errors, 5xx and 429 with exponential backoff and full
+// jitter, honouring Retry-After (seconds or HTTP date). Logs every attempt
+// at debug level as method, URL, status and duration: never headers or body.
+class Client {
+ public:
+  using Sleeper = std::function<void(std::chrono::milliseconds)>;
+
+  Client(std::unique_ptr<Transport> transport, RetryPolicy policy = {});
+  // Tests inject a sleeper that records instead of sleeping.
+  void set_sleeper(Sleeper sleeper) { sleep_ = std::move(sleeper); }
+
+  Response send(const Request& request);
+
+ private:
+  std::unique_ptr<Transport> transport_;
+  RetryPolicy policy_;
+  Sleeper sleep_;
+};
+
+// Parses a Retry-After value: delta seconds or an HTTP date (relative to now).
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
+
+}  // namespace fluxkey::http
