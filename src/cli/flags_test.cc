@@ -1,0 +1,86 @@
+#include "cli/flags.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+
+#include "core/error.h"
+
+using namespace fluxkey;
+using namespace fluxkey::cli;
+
+namespace {
+
+// A config file in a private temporary folder, removed afterwards.
+struct ConfigFile {
+  explicit ConfigFile(const std::string& text) {
+    char tmpl[] = "/tmp/fluxkey-flags-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    path = dir + "/config.yaml";
+    std::ofstream(path) << text;
+  }
+  ~ConfigFile() {
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+  std::string dir, path;
+};
+
+std::string usage_error_of(const std::string& text) {
+  ConfigFile file(text);
+  RawFlags flags;
+  try {
+    apply_config_file(file.path, flags, kKubeconfig);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("config file keys are the flag names; flags override them") {
+  ConfigFile file(
+      "token-ttl: 12h\n"
+      "service-account: ops/reconciler\n"
+      "audience: [a, b]\n"
+      "github-repo: acme/web\n"  // another command's key: accepted, left alone
+      "dry-run: true\n");
+  RawFlags flags;
+  apply_config_file(file.path, flags, kKubeconfig);
+  CHECK(flags.token_ttl == "12h");
+  CHECK(flags.service_account == "ops/reconciler");
+  CHECK(flags.audiences == std::vector<std::string>{"a", "b"});
+  CHECK(flags.github_repos.empty());
+  CHECK(flags.dry_run);
+
+  CLI::App app;
+  register_flags(app, flags, kKubeconfig);
+  // CLI11 takes a vector of arguments in reverse order.
+  std::vector<std::string> reversed{"2h", "--token-ttl"};
+  app.parse(reversed);
+  CHECK(flags.token_ttl == "2h");
+  CHECK(flags.service_account == "ops/reconciler");
+}
+
+TEST_CASE("config file errors name the file and the key") {
+  CHECK(usage_error_of("token_ttl: 12h\n").find("unknown key \"token_ttl\"") != std::string::npos);
+  CHECK(usage_error_of("config: other.yaml\n").find("unknown key \"config\"") !=
+        std::string::npos);
+  CHECK(usage_error_of("token-ttl: [1h]\n").find("\"token-ttl\" wants a single value") !=
+        std::string::npos);
+  CHECK(usage_error_of("dry-run: maybe\n").find("\"dry-run\" wants true or false") !=
+        std::string::npos);
+  CHECK(usage_error_of("- a\n- b\n").find("want a map of settings") != std::string::npos);
+  CHECK(usage_error_of("a: [\n").find("is not valid YAML") != std::string::npos);
+  CHECK(usage_error_of("").empty());
+}
+
+TEST_CASE("a missing config file is a usage error naming it") {
+  RawFlags flags;
+  CHECK_THROWS_WITH_AS(apply_config_file("/nonexistent/fluxkey.yaml", flags, kKubeconfig),
+                       "cannot read config file /nonexistent/fluxkey.yaml: No such file or directory",
+                       UsageError);
+}
