@@ -83,6 +83,18 @@ std::string first_subcommand(int argc, char** argv) {
   return "";
 }
 
+// CLI11 names a subcommand alone in its usage line; users type the full path.
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    for (const CLI::App* parent = app->get_parent(); parent != nullptr;
+         parent = parent->get_parent()) {
+      name = parent->get_name() + " " + name;
+    }
+    return CLI::Formatter::make_usage(app, name);
+  }
+};
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -91,8 +103,9 @@ int run(int argc, char** argv) {
       "tokens, wraps them in a kubeconfig and hands them out.",
       "fluxkey"};
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version", "fluxkey " FLUXKEY_VERSION);
   app.footer("Run 'fluxkey COMMAND --help' for a command's flags.");
+  app.set_version_flag("--version", "fluxkey " FLUXKEY_VERSION);
+  app.formatter(std::make_shared<Formatter>());
 
   RawFlags flags;
   std::function<void()> action;
@@ -101,6 +114,8 @@ int run(int argc, char** argv) {
       app.add_subcommand("kubeconfig",
                          "Mint a token and print a kubeconfig around it (touches no Secret and no "
                          "GitHub)");
+  kubeconfig->footer(
+      "Exit codes: 0 done, 1 failed (nothing written), 2 usage or configuration error.");
   register_flags(*kubeconfig, flags, kKubeconfig);
   kubeconfig->callback([&] {
     configure_logging(flags);

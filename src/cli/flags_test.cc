@@ -67,8 +67,7 @@ TEST_CASE("config file keys are the flag names; flags override them") {
 
 TEST_CASE("config file errors name the file and the key") {
   CHECK(usage_error_of("token_ttl: 12h\n").find("unknown key \"token_ttl\"") != std::string::npos);
-  CHECK(usage_error_of("config: other.yaml\n").find("unknown key \"config\"") !=
-        std::string::npos);
+  CHECK(usage_error_of("config: other.yaml\n").find("unknown key \"config\"") != std::string::npos);
   CHECK(usage_error_of("token-ttl: [1h]\n").find("\"token-ttl\" wants a single value") !=
         std::string::npos);
   CHECK(usage_error_of("dry-run: maybe\n").find("\"dry-run\" wants true or false") !=
@@ -80,7 +79,7 @@ TEST_CASE("config file errors name the file and the key") {
 
 TEST_CASE("a missing config file is a usage error naming it") {
   RawFlags flags;
-  CHECK_THROWS_WITH_AS(apply_config_file("/nonexistent/fluxkey.yaml", flags, kKubeconfig),
-                       "cannot read config file /nonexistent/fluxkey.yaml: No such file or directory",
-                       UsageError);
+  CHECK_THROWS_WITH_AS(
+      apply_config_file("/nonexistent/fluxkey.yaml", flags, kKubeconfig),
+      "cannot read config file /nonexistent/fluxkey.yaml: No such file or directory", UsageError);
 }

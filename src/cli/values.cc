@@ -49,8 +49,7 @@ NamespacedName parse_namespaced_name(const std::string& flag, const std::string&
             "\" must be lower-case letters, digits and '-', at most 63 characters");
   }
   if (!is_dns_subdomain(out.name)) {
-    bad(flag, value,
-        "name \"" + out.name + "\" must be lower-case letters, digits, '-' and '.'");
+    bad(flag, value, "name \"" + out.name + "\" must be lower-case letters, digits, '-' and '.'");
   }
   return out;
 }
@@ -101,7 +100,8 @@ std::string parse_choice(const std::string& flag, const std::string& value,
 }
 
 std::string parse_https_url(const std::string& flag, const std::string& value) {
-  static const std::regex re(R"(https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/[^\s]*)?)");
+  static const std::regex re(
+      R"(https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/[^\s]*)?)");
   if (!std::regex_match(value, re)) {
     bad(flag, value, "want an https:// URL, e.g. https://k8s.example.com:6443");
   }

@@ -32,8 +32,9 @@ TEST_CASE("NS/NAME") {
         "fluxkey/flux-reconcile");
   for (const char* bad : {"a/b/c", "/x", "x/", "Flux/x", "a/B", "a_b/c", "a/-b"}) {
     CAPTURE(bad);
-    CHECK(usage_error([&] { parse_namespaced_name("--service-account", bad); })
-              .find(std::string("\"") + bad + "\"") != std::string::npos);
+    CHECK(usage_error([&] {
+            parse_namespaced_name("--service-account", bad);
+          }).find(std::string("\"") + bad + "\"") != std::string::npos);
   }
 }
 
@@ -67,8 +68,9 @@ TEST_CASE("durations with a lower bound") {
 
 TEST_CASE("choices and URLs") {
   CHECK(parse_choice("--log-format", "json", {"text", "json"}) == "json");
-  CHECK(usage_error([] { parse_choice("--log-format", "xml", {"text", "json"}); }) ==
-        "invalid --log-format \"xml\": want one of text|json");
+  CHECK(usage_error([] {
+          parse_choice("--log-format", "xml", {"text", "json"});
+        }) == "invalid --log-format \"xml\": want one of text|json");
   CHECK(parse_https_url("--server", "https://k8s.example.com:6443/") ==
         "https://k8s.example.com:6443");
   CHECK(parse_https_url("--server", "https://[fd00::1]:6443") == "https://[fd00::1]:6443");

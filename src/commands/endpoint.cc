@@ -58,8 +58,8 @@ std::string host_of(const std::string& url) {
   if (!hostport.empty() && hostport.front() == '[') {
     return hostport.substr(1, hostport.find(']') - 1);
   }
-  return hostport.substr(0, hostport.rfind(':') == std::string::npos ? hostport.size()
-                                                                     : hostport.rfind(':'));
+  return hostport.substr(
+      0, hostport.rfind(':') == std::string::npos ? hostport.size() : hostport.rfind(':'));
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ struct EndpointOptions {
 
 struct Endpoint {
   std::string server;
-  std::string ca_pem;  // empty: none written (the server has a public certificate)
+  std::string ca_pem;         // empty: none written (the server has a public certificate)
   std::string server_source;  // for the plan: "--server", "kube-public/cluster-info", ...
   std::string ca_source;
 };

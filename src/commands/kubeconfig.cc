@@ -50,8 +50,8 @@ void run_kubeconfig(const KubeconfigOptions& options, kube::Client& client, std:
     std::string plan = "would mint a token for ServiceAccount " + options.service_account.str() +
                        " valid for " + format_duration(options.token_ttl) + "\n" +
                        "would write a kubeconfig for server " + endpoint.server + " (from " +
-                       endpoint.server_source + "), CA: " + endpoint.ca_source + "\n" +
-                       "to " + (to_stdout(options) ? "stdout" : options.output) + "\n";
+                       endpoint.server_source + "), CA: " + endpoint.ca_source + "\n" + "to " +
+                       (to_stdout(options) ? "stdout" : options.output) + "\n";
     std::fputs(plan.c_str(), stderr);
     return;
   }
@@ -73,7 +73,8 @@ void run_kubeconfig(const KubeconfigOptions& options, kube::Client& client, std:
   kubeconfig.token = token.token;
   std::string text = kube::render_kubeconfig(kubeconfig);
 
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(token.expires_at - Clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(token.expires_at - Clock::now());
   logger().info("minted a token for ServiceAccount " + options.service_account.str() +
                     ", valid until " + format_rfc3339(token.expires_at) + " (" +
                     format_duration(std::chrono::duration_cast<std::chrono::seconds>(left)) + ")",

@@ -34,7 +34,8 @@ class FakeApi : public http::Transport {
 const char* kTokenPath = "POST /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token";
 
 http::Response token_reply(const std::string& token) {
-  return {201, {{"content-type", "application/json"}},
+  return {201,
+          {{"content-type", "application/json"}},
           R"({"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1",
               "status":{"token":")" +
               token + R"(","expirationTimestamp":"2099-01-01T00:00:00Z"}})"};
@@ -96,21 +97,21 @@ TEST_CASE("without cluster-info the server and CA are the ones fluxkey uses") {
   f.api->routes[kTokenPath] = token_reply("t");
   std::string text = f.run();
   CHECK(text.find("server: https://10.96.0.1:443") != std::string::npos);
-  CHECK(text.find("certificate-authority-data: " +
-                  base64_encode(f.client->config().tls.ca_pem)) != std::string::npos);
+  CHECK(text.find("certificate-authority-data: " + base64_encode(f.client->config().tls.ca_pem)) !=
+        std::string::npos);
 }
 
 TEST_CASE("cluster-info's server and CA are used when asked for") {
   Fixture f;
   f.api->routes[kTokenPath] = token_reply("t");
   std::string published_ca = "-----BEGIN CERTIFICATE-----\npublished\n-----END CERTIFICATE-----\n";
-  nlohmann::json cm = {
-      {"kind", "ConfigMap"},
-      {"data",
-       {{"kubeconfig", "apiVersion: v1\nkind: Config\nclusters:\n- name: ''\n  cluster:\n"
-                       "    server: https://k8s.example.com:6443\n"
-                       "    certificate-authority-data: " +
-                           base64_encode(published_ca) + "\n"}}}};
+  nlohmann::json cm = {{"kind", "ConfigMap"},
+                       {"data",
+                        {{"kubeconfig",
+                          "apiVersion: v1\nkind: Config\nclusters:\n- name: ''\n  cluster:\n"
+                          "    server: https://k8s.example.com:6443\n"
+                          "    certificate-authority-data: " +
+                              base64_encode(published_ca) + "\n"}}}};
   f.api->routes["GET /api/v1/namespaces/kube-public/configmaps/cluster-info"] = {
       200, {}, cm.dump()};
   f.options.endpoint.ca_from = "cluster-info";
@@ -139,8 +140,7 @@ TEST_CASE("a refused TokenRequest names the permission to grant") {
   f.api->routes[kTokenPath] = {
       403, {}, R"({"kind":"Status","status":"Failure","reason":"Forbidden","code":403,
                "message":"serviceaccounts \"flux-reconcile\" is forbidden: nope"})"};
-  CHECK_THROWS_WITH(f.run(),
-                    doctest::Contains("grant create on serviceaccounts/token"));
+  CHECK_THROWS_WITH(f.run(), doctest::Contains("grant create on serviceaccounts/token"));
 }
 
 TEST_CASE("dry run sends no write") {

@@ -13,9 +13,9 @@ namespace fluxkey {
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up on PATH when it has no '/'
   bool inherit_env = true;
-  std::vector<std::string> env_remove;                      // names dropped from the inherited env
+  std::vector<std::string> env_remove;                       // names dropped from the inherited env
   std::vector<std::pair<std::string, std::string>> env_set;  // added or overriding
-  std::string stdin_data;                                   // written, then stdin is closed
+  std::string stdin_data;                                    // written, then stdin is closed
   std::chrono::milliseconds timeout{60'000};
   bool capture_stdout = true;  // otherwise inherited
   bool capture_stderr = true;  // otherwise inherited
@@ -32,5 +32,10 @@ struct ProcessResult {
 // Throws Error when the program cannot be started (not found, not executable),
 // naming it. A non-zero exit is reported in the result, not thrown.
 ProcessResult run_process(const ProcessSpec& spec);
+
+// Environment variables that carry fluxkey's own secrets (GitHub tokens and
+// keys, kubeconfig data). Children get env_remove = these, so a credential
+// plugin or the flux CLI never sees them.
+const std::vector<std::string>& secret_env_names();
 
 }  // namespace fluxkey

@@ -23,10 +23,12 @@ using Json = nlohmann::json;
 
 // A refusal from the API server, from its Status object (or the bare HTTP
 // status when the body is not one). what() is one line: the server's message
-// and reason, e.g. `serviceaccounts "x" is forbidden: ... (Forbidden, 403)`.
+// and reason, e.g. `serviceaccounts "x" is forbidden: ... (Forbidden)`,
+// followed by "; <hint>" when fluxkey knows one (401: expired credentials).
 class ApiError : public Error {
  public:
   ApiError(int status, std::string reason, std::string message);
+  ApiError(int status, std::string reason, std::string message, const std::string& hint);
   int status() const { return status_; }
   const std::string& reason() const { return reason_; }  // NotFound, Forbidden, Conflict, ...
   const std::string& server_message() const { return message_; }
@@ -65,17 +67,39 @@ class Client {
 
   // GET path?watch=true&... and calls on_event for each event object
   // ({"type": ..., "object": ...}) until it returns false or the timeout
-  // passes. Returns false when the timeout ended it.
+  // passes. Returns false when the timeout ended it. watch=true and
+  // timeoutSeconds are added unless the query has them. When the server ends
+  // the stream early it is watched again (replaying the current state as
+  // ADDED events). An ERROR event is thrown as ApiError (410 Expired: the
+  // resourceVersion is too old). on_event may use this Client: in production
+  // a watch has its own connection.
   bool watch(const std::string& path_and_query, std::chrono::milliseconds timeout,
              const std::function<bool(const Json& event)>& on_event);
 
+  // The retry policy kube requests use.
+  static http::RetryPolicy retry_policy();
+
  private:
+  class SwappableTransport;
+  using TransportFactory = std::function<std::unique_ptr<http::Transport>(const http::TlsConfig&)>;
+
+  Client(RestConfig config, std::unique_ptr<http::Transport> transport, TransportFactory factory);
   Json call(http::Request request);
+  http::Response send(http::Client& http, http::Request& request);
   std::string bearer_token();
+  void refresh_exec_credential();
+  [[noreturn]] void rethrow_network(const http::NetworkError& e) const;
 
   RestConfig config_;
+  // Empty with an injected transport; in production it makes the transports
+  // for watches and rebuilds the shared one when an exec plugin hands out a
+  // new client certificate.
+  TransportFactory make_transport_;
+  SwappableTransport* transport_ = nullptr;  // owned by http_
   std::unique_ptr<http::Client> http_;
   // Cached exec plugin credential and when it expires.
+  std::mutex credential_mutex_;
+  bool exec_cached_ = false;
   std::string exec_token_;
   std::optional<Clock::time_point> exec_expiry_;
 };

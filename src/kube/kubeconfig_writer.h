@@ -9,8 +9,8 @@ namespace fluxkey::kube {
 struct KubeconfigSpec {
   std::string name = "fluxkey";  // cluster, user and context are named after it
   std::string server;
-  std::string ca_pem;  // empty: no certificate-authority-data (public CA)
-  std::string token;   // secret
+  std::string ca_pem;      // empty: no certificate-authority-data (public CA)
+  std::string token;       // secret
   std::string namespace_;  // context namespace; empty = none
 };
 

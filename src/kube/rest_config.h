@@ -23,14 +23,14 @@ struct ExecConfig {
 };
 
 struct RestConfig {
-  std::string server;   // "https://host:port", no trailing slash
-  http::TlsConfig tls;  // CA and client certificate; tls.ca_pem empty = system roots
-  std::string token;    // static bearer token (secret)
+  std::string server;      // "https://host:port", no trailing slash
+  http::TlsConfig tls;     // CA and client certificate; tls.ca_pem empty = system roots
+  std::string token;       // static bearer token (secret)
   std::string token_file;  // re-read before each use (in-cluster, tokenFile)
   std::optional<ExecConfig> exec;
-  std::string default_namespace;
-  // Where this came from, for messages: "kubeconfig /root/.kube/config
-  // (context kind-dev)" or "in-cluster config".
+  std::string default_namespace;  // the context's; in-cluster: the pod's (or "default")
+  // Where this came from, for messages: "kubeconfig /root/.kube/config,
+  // context kind-dev" or "in-cluster config".
   std::string origin;
   bool in_cluster = false;
 };
