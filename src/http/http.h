@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,7 +34,12 @@ struct Request {
   // 0 means the Client's default total timeout. Watches set their own.
   std::chrono::milliseconds timeout{0};
   // Called with each chunk of the body as it arrives (for watches). When set,
-  // Response::body stays empty. Returning false aborts the transfer.
+  // Response::body stays empty for 2xx responses; any other status keeps its
+  // body in Response::body instead (it is the API's error, not the stream).
+  // Returning false aborts the transfer, which is not an error: send()
+  // returns the response with its status. A Client does not resend such a
+  // request once it may have reached the server, since the callback has
+  // already seen part of a body.
   std::function<bool(std::string_view chunk)> on_body;
 };
 
@@ -59,22 +65,30 @@ struct TlsConfig {
   // Client certificate and key, PEM (secret).
   std::string client_cert_pem;
   std::string client_key_pem;
+  // Where ca_pem came from, for error messages only: "check the CA in
+  // <ca_source>" (e.g. "your kubeconfig", a file path). Empty: "the
+  // configured CA".
+  std::string ca_source;
 };
 
 // A failure to get any HTTP response: DNS, refused, reset, TLS, timeout.
 class NetworkError : public Error {
  public:
   enum class Kind { kConnect, kTls, kTimeout, kTransfer };
-  NetworkError(const std::string& message, Kind kind, bool request_sent)
-      : Error(message), kind_(kind), request_sent_(request_sent) {}
+  NetworkError(const std::string& message, Kind kind, bool request_sent, bool permanent = false)
+      : Error(message), kind_(kind), request_sent_(request_sent), permanent_(permanent) {}
   Kind kind() const { return kind_; }
   // False when the failure happened before the request could reach the
   // server (refused, DNS, TLS handshake): retrying is then always safe.
   bool request_sent() const { return request_sent_; }
+  // True when trying again cannot help (certificate verification failed, the
+  // client certificate or a CA bundle is unusable): the Client does not retry.
+  bool permanent() const { return permanent_; }
 
  private:
   Kind kind_;
   bool request_sent_;
+  bool permanent_;
 };
 
 class Transport {
@@ -93,6 +107,8 @@ struct TransportOptions {
 };
 
 // libcurl, one easy handle reused so connections to a host are kept alive.
+// One request at a time: a transport is not for concurrent use (use one per
+// thread), and on_body must not send on the transport that calls it.
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options);
 
 struct RetryPolicy {
@@ -110,10 +126,14 @@ struct RetryPolicy {
 class Client {
  public:
   using Sleeper = std::function<void(std::chrono::milliseconds)>;
+  // Picks the backoff delay in [0, ceiling] (full jitter). Tests inject a
+  // deterministic one.
+  using Jitter = std::function<std::chrono::milliseconds(std::chrono::milliseconds ceiling)>;
 
   Client(std::unique_ptr<Transport> transport, RetryPolicy policy = {});
   // Tests inject a sleeper that records instead of sleeping.
   void set_sleeper(Sleeper sleeper) { sleep_ = std::move(sleeper); }
+  void set_jitter(Jitter jitter) { jitter_ = std::move(jitter); }
 
   Response send(const Request& request);
 
@@ -121,6 +141,7 @@ class Client {
   std::unique_ptr<Transport> transport_;
   RetryPolicy policy_;
   Sleeper sleep_;
+  Jitter jitter_;
 };
 
 // Parses a Retry-After value: delta seconds or an HTTP date (relative to now).

@@ -24,7 +24,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const std::string kServer = "https://10.0.0.1:6443";
+const std::string kServer = "https://127.0.0.1:6443";
 const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
 
 RestConfig token_config(const std::string& token = "static-token") {
@@ -215,7 +215,7 @@ TEST_CASE("Client names the API server and the config when it cannot reach it") 
   Harness h(token_config());
   h.state->fallback = FakeReply{};
   h.state->fallback->error =
-      http::NetworkError("cannot connect to 10.0.0.1:6443: connection refused",
+      http::NetworkError("cannot connect to 127.0.0.1:6443: connection refused",
                          http::NetworkError::Kind::kConnect, false);
   std::string message;
   try {
@@ -225,16 +225,16 @@ TEST_CASE("Client names the API server and the config when it cannot reach it") 
     CHECK(e.kind() == http::NetworkError::Kind::kConnect);
   }
   CHECK(message ==
-        "cannot reach the API server https://10.0.0.1:6443 (from kubeconfig /x, context y): "
-        "connection refused");
+        "cannot reach the API server https://127.0.0.1:6443 (from kubeconfig /x, context y): "
+        "connection refused (tried 5 times)");
   CHECK(h.state->requests.size() == static_cast<size_t>(Client::retry_policy().max_attempts));
 
   Harness tls(token_config());
-  tls.state->push_error(http::NetworkError("TLS verification of 10.0.0.1:6443 failed: x",
+  tls.state->push_error(http::NetworkError("TLS verification of 127.0.0.1:6443 failed: x",
                                            http::NetworkError::Kind::kTls, false, true));
   CHECK(error_of([&] { tls.client.get("/version"); }) ==
-        "the API server https://10.0.0.1:6443 (from kubeconfig /x, context y): TLS verification "
-        "of 10.0.0.1:6443 failed: x");
+        "the API server https://127.0.0.1:6443 (from kubeconfig /x, context y): TLS verification "
+        "of 127.0.0.1:6443 failed: x");
 }
 
 TEST_CASE("Client re-reads the token file before each request") {
@@ -281,7 +281,7 @@ struct ExecFixture {
               0700);
     std::string yaml =
         "apiVersion: v1\nkind: Config\ncurrent-context: dev\n"
-        "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1:6443\n"
+        "clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n"
         "    certificate-authority-data: " +
         base64_encode(kCa) +
         "\n"
@@ -331,7 +331,7 @@ TEST_CASE("Client runs the exec plugin and caches its token until it expires") {
   CHECK(info["apiVersion"] == "client.authentication.k8s.io/v1");
   CHECK(info["kind"] == "ExecCredential");
   CHECK(info["spec"]["interactive"] == false);
-  CHECK(info["spec"]["cluster"]["server"] == "https://10.0.0.1:6443");
+  CHECK(info["spec"]["cluster"]["server"] == "https://127.0.0.1:6443");
   CHECK(info["spec"]["cluster"]["certificate-authority-data"] == base64_encode(kCa));
 }
 

@@ -31,7 +31,7 @@ std::string kubeconfig(const std::string& cluster, const std::string& user,
 }
 
 std::string server_with_ca() {
-  return "    server: https://10.0.0.1:6443/\n    certificate-authority-data: " +
+  return "    server: https://127.0.0.1:6443/\n    certificate-authority-data: " +
          base64_encode(kCa) + "\n";
 }
 
@@ -50,7 +50,7 @@ std::string usage_error(const std::string& yaml, const std::string& context = ""
 TEST_CASE("parse_kubeconfig reads a token user, the CA data and the context namespace") {
   RestConfig c = parse_kubeconfig(kubeconfig(server_with_ca(), "    token: " + kToken + "\n"),
                                   "/x/config", "");
-  CHECK(c.server == "https://10.0.0.1:6443");
+  CHECK(c.server == "https://127.0.0.1:6443");
   CHECK(c.tls.ca_pem == kCa);
   CHECK(c.tls.ca_source == "kubeconfig /x/config");
   CHECK(c.token == kToken);
@@ -175,11 +175,11 @@ TEST_CASE("parse_kubeconfig errors name the file and the problem") {
       kubeconfig("    server: https://h\n    insecure-skip-tls-verify: false\n", ok_user), "/x",
       ""));
 
-  CHECK(usage_error(kubeconfig("    server: http://10.0.0.1:8080\n", ok_user)) ==
-        "kubeconfig /x/config: cluster \"c\" has server http://10.0.0.1:8080, which is plain "
+  CHECK(usage_error(kubeconfig("    server: http://127.0.0.1:8080\n", ok_user)) ==
+        "kubeconfig /x/config: cluster \"c\" has server http://127.0.0.1:8080, which is plain "
         "http; fluxkey only talks to an API server over https://");
-  CHECK(usage_error(kubeconfig("    server: 10.0.0.1:6443\n", ok_user)) ==
-        "kubeconfig /x/config: cluster \"c\" has server \"10.0.0.1:6443\", which is not an "
+  CHECK(usage_error(kubeconfig("    server: 127.0.0.1:6443\n", ok_user)) ==
+        "kubeconfig /x/config: cluster \"c\" has server \"127.0.0.1:6443\", which is not an "
         "https:// URL");
   CHECK(usage_error(kubeconfig("    certificate-authority-data: eA==\n", ok_user)) ==
         "kubeconfig /x/config: cluster \"c\" has no server");
