@@ -35,7 +35,7 @@ start() {
 
 step "Start the stand-ins"
 KUBE_URL=$(start kube "$BUILD/tests/sim/kube/kube-sim")
-GITHUB_URL=$(start github "$BUILD/tests/sim/github/github-sim" --repo acme/web)
+GITHUB_URL=$(start github "$BUILD/tests/sim/github/github-sim")
 echo "kube-sim   $KUBE_URL"
 echo "github-sim $GITHUB_URL"
 ADMIN=$WORK/kube/admin.kubeconfig
@@ -57,13 +57,18 @@ kubectl --kubeconfig "$WORK/ci.kubeconfig" get --raw /api/v1/namespaces/fluxkey/
 echo
 
 step "gh stores it as the repository secret FLUX_KUBECONFIG (sealed with the repository's key)"
-GH_TOKEN_VALUE=$(cat "$WORK/github/admin-token" 2>/dev/null || echo demo-token)
+# A repository and a token for it, set up through the control API (kept out of argv).
+GH_TOKEN_VALUE=demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+curl -sS --fail --cacert "$WORK/github/ca.crt" -X POST "$GITHUB_URL/_sim/setup" \
+  -H 'Content-Type: application/json' --data-binary @- >/dev/null <<JSON
+{"repos": ["acme/web"], "tokens": ["$GH_TOKEN_VALUE=repo"]}
+JSON
 show "base64 -w0 ci.kubeconfig | gh secret set FLUX_KUBECONFIG -R acme/web"
 base64 -w0 "$WORK/ci.kubeconfig" | env -i PATH="$PATH" HOME="$WORK" GH_HOST="${GITHUB_URL#https://}" \
   GH_ENTERPRISE_TOKEN="$GH_TOKEN_VALUE" SSL_CERT_FILE="$WORK/github/ca.crt" GH_PROMPT_DISABLED=1 \
   gh secret set FLUX_KUBECONFIG -R acme/web
 curl -sS --fail --cacert "$WORK/github/ca.crt" "$GITHUB_URL/_sim/secrets" |
-  python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; print("github-sim opened", s["name"], "in", s.get("owner","?") + "/" + str(s.get("repo","")), "->", len(s["value"]), "bytes of base64 kubeconfig")'
+  python3 -c 'import json,sys; s=json.load(sys.stdin)["secrets"][0]; print("github-sim opened", s["name"], "in", s["owner"] + "/" + s["repository"] + ":", len(s["value"]), "bytes of base64 kubeconfig")'
 
 step "Done"
 echo "fluxkey sync will do the last two steps on a schedule; see README.md for what exists today."
