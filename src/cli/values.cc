@@ -1,6 +1,6 @@
 #include "cli/values.h"
 
-#include <regex>
+#include <cctype>
 
 #include "core/error.h"
 #include "core/time.h"
@@ -8,27 +8,91 @@
 namespace fluxkey::cli {
 namespace {
 
+bool all_of(const std::string& s, bool (*ok)(char)) {
+  for (char c : s) {
+    if (!ok(c)) return false;
+  }
+  return true;
+}
+
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool alnum(char c) {
+  return lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+// Letters/digits allowed by `ok`, inner '-' allowed, at both ends `ok` only.
+bool is_hyphenated(const std::string& s, bool (*ok)(char), size_t max) {
+  if (s.empty() || s.size() > max || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s) {
+    if (c != '-' && !ok(c)) return false;
+  }
+  return true;
+}
+
 // RFC 1123 label (namespaces) and subdomain (most object names).
 bool is_dns_label(const std::string& s) {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  return s.size() <= 63 && std::regex_match(s, re);
+  return is_hyphenated(s, lower_alnum, 63);
 }
 
 bool is_dns_subdomain(const std::string& s) {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  return s.size() <= 253 && std::regex_match(s, re);
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  for (;;) {
+    size_t dot = s.find('.', start);
+    if (!is_hyphenated(s.substr(start, dot - start), lower_alnum, 63)) return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
 }
 
 // GitHub: owners are alphanumerics and single hyphens; repository names also
 // allow '.' and '_'.
 bool is_github_owner(const std::string& s) {
-  static const std::regex re("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
-  return s.size() <= 39 && std::regex_match(s, re);
+  return is_hyphenated(s, alnum, 39);
 }
 
 bool is_github_repo(const std::string& s) {
-  static const std::regex re("[A-Za-z0-9._-]+");
-  return s.size() <= 100 && s != "." && s != ".." && std::regex_match(s, re);
+  return !s.empty() && s.size() <= 100 && s != "." && s != ".." &&
+         all_of(s, [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// https://HOST[:PORT][/PATH]: HOST a name or a bracketed IPv6 address.
+bool is_https_url(const std::string& s) {
+  const std::string scheme = "https://";
+  if (s.compare(0, scheme.size(), scheme) != 0) return false;
+  std::string rest = s.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  std::string host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string::npos || close == 1) return false;
+    host = authority.substr(1, close - 1);
+    if (!all_of(host, [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        })) {
+      return false;
+    }
+    port = authority.substr(close + 1);
+  } else {
+    size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    port = colon == std::string::npos ? "" : authority.substr(colon);
+    if (host.empty() || !all_of(host, [](char c) { return alnum(c) || c == '.' || c == '-'; })) {
+      return false;
+    }
+  }
+  if (!port.empty()) {
+    std::string digits = port.substr(1);
+    if (port[0] != ':' || digits.empty() || digits.size() > 5 ||
+        !all_of(digits, [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+  }
+  return all_of(path, [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
 }
 
 [[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& want) {
@@ -100,9 +164,7 @@ std::string parse_choice(const std::string& flag, const std::string& value,
 }
 
 std::string parse_https_url(const std::string& flag, const std::string& value) {
-  static const std::regex re(
-      R"(https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/[^\s]*)?)");
-  if (!std::regex_match(value, re)) {
+  if (!is_https_url(value)) {
     bad(flag, value, "want an https:// URL, e.g. https://k8s.example.com:6443");
   }
   std::string out = value;
