@@ -250,6 +250,10 @@ class CurlTransport final : public Transport {
     error_buffer_[0] = '\0';
     set(h, CURLOPT_ERRORBUFFER, error_buffer_.data());
     set(h, CURLOPT_URL, request.url.c_str());
+    // libcurl silently sends a request again when a reused connection dies
+    // before any reply byte. For a request that must not run twice, a fresh
+    // connection takes that choice away from libcurl and leaves it to Client.
+    if (!request.idempotent) set(h, CURLOPT_FRESH_CONNECT, 1L);
     set(h, CURLOPT_PROTOCOLS_STR, "http,https");
     set(h, CURLOPT_FOLLOWLOCATION, 0L);
     set(h, CURLOPT_NOSIGNAL, 1L);

@@ -239,3 +239,61 @@ TEST_CASE("help lists only the commands that work") {
   auto version = run_fluxkey({"version"});
   CHECK(version.out == "fluxkey " FLUXKEY_VERSION "\n");
 }
+
+namespace {
+size_t count_requests(const SimProcess& sim, const std::string& method, const std::string& path) {
+  size_t n = 0;
+  for (const auto& r : sim.requests()) {
+    if (r["method"] == method && r["path"] == path) ++n;
+  }
+  return n;
+}
+const char* kClusterInfo = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+const char* kTokenRequest = "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token";
+}  // namespace
+
+TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") {
+  Cluster cluster;
+  SUBCASE("reads are retried through 503s") {
+    cluster.sim.add_fault({{"method", "GET"}, {"path", "cluster-info$"}, {"action", "status"},
+                           {"status", 503}, {"times", 2}});
+    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(count_requests(cluster.sim, "GET", kClusterInfo) == 3);
+    CHECK(count_lines(run.err) == 1);  // the "minted" line; retries are not noise
+  }
+  SUBCASE("a TokenRequest answered 429 with Retry-After is sent again after the wait") {
+    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "status"},
+                           {"status", 429}, {"headers", {{"Retry-After", "1"}}}, {"times", 1}});
+    auto start = std::chrono::steady_clock::now();
+    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::seconds(1));
+    CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 2);
+  }
+  SUBCASE("a TokenRequest whose connection breaks is not sent twice") {
+    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "reset"},
+                           {"times", -1}});
+    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    CHECK(run.exit_code == 1);
+    CHECK(count_lines(run.err) == 1);
+    CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 1);
+  }
+  SUBCASE("a 500 on the TokenRequest is reported, not retried") {
+    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "status"},
+                           {"status", 500}, {"times", -1}});
+    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    CHECK(run.exit_code == 1);
+    CHECK(run.err.find("ServiceAccount fluxkey/flux-reconcile") != std::string::npos);
+    CHECK(count_lines(run.err) == 1);
+    CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 1);
+  }
+  SUBCASE("a body cut short is a failure, not a kubeconfig") {
+    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "truncate"},
+                           {"times", -1}});
+    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    CHECK(run.exit_code == 1);
+    CHECK(run.out.empty());
+    CHECK(count_lines(run.err) == 1);
+  }
+}
