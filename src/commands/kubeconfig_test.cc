@@ -50,7 +50,7 @@ struct Fixture {
     auto transport = std::make_unique<FakeApi>();
     api = transport.get();
     kube::RestConfig config;
-    config.server = "https://10.96.0.1:443";
+    config.server = "https://127.0.0.1:6443";
     config.tls.ca_pem = "-----BEGIN CERTIFICATE-----\nfluxkey's own\n-----END CERTIFICATE-----\n";
     config.token = "admin-token";
     config.origin = "test";
@@ -96,7 +96,7 @@ TEST_CASE("without cluster-info the server and CA are the ones fluxkey uses") {
   Fixture f;
   f.api->routes[kTokenPath] = token_reply("t");
   std::string text = f.run();
-  CHECK(text.find("server: https://10.96.0.1:443") != std::string::npos);
+  CHECK(text.find("server: https://127.0.0.1:6443") != std::string::npos);
   CHECK(text.find("certificate-authority-data: " + base64_encode(f.client->config().tls.ca_pem)) !=
         std::string::npos);
 }
