@@ -19,7 +19,8 @@ trap cleanup EXIT
 step() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 show() { printf '\033[2m$ %s\033[0m\n' "$*"; }
 
-# start NAME BINARY [ARGS...]: runs a stand-in, waits (10 s at most) for its URL.
+# start NAME BINARY [ARGS...]: runs a stand-in, waits (10 s at most) for its URL
+# and leaves it in $URL. Not called in a subshell, so cleanup sees every pid.
 start() {
   local name=$1 bin=$2
   shift 2
@@ -30,12 +31,14 @@ start() {
     sleep 0.1
   done
   [ -s "$WORK/$name.out" ] || { echo "$name did not start:"; cat "$WORK/$name.log"; exit 1; }
-  head -n1 "$WORK/$name.out"
+  URL=$(head -n1 "$WORK/$name.out")
 }
 
 step "Start the stand-ins"
-KUBE_URL=$(start kube "$BUILD/tests/sim/kube/kube-sim")
-GITHUB_URL=$(start github "$BUILD/tests/sim/github/github-sim")
+start kube "$BUILD/tests/sim/kube/kube-sim"
+KUBE_URL=$URL
+start github "$BUILD/tests/sim/github/github-sim"
+GITHUB_URL=$URL
 echo "kube-sim   $KUBE_URL"
 echo "github-sim $GITHUB_URL"
 ADMIN=$WORK/kube/admin.kubeconfig
