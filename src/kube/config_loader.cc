@@ -10,19 +10,13 @@
 #include "core/base64.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/text.h"
 
 namespace fluxkey::kube {
 namespace {
 
 std::string quoted(const std::string& s) {
   return "\"" + s + "\"";
-}
-
-std::string trim(const std::string& s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
 }
 
 bool file_exists(const std::string& path) {
