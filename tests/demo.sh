@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # ./dev demo: fluxkey against the local stand-ins, end to end.
 #   1. start kube-sim and github-sim (HTTPS on 127.0.0.1, their own CA)
-#   2. fluxkey kubeconfig mints a 1h token for fluxkey/flux-reconcile
-#   3. the real kubectl uses that kubeconfig
-#   4. the real gh stores it as a GitHub secret, sealed with the repository key
+#   2. fluxkey sync mints a token for fluxkey/flux-reconcile, stores the
+#      kubeconfig in Secret fluxkey/flux-kubeconfig and pushes it sealed to a
+#      repository, an environment and an organization secret
+#   3. what GitHub holds (opened by github-sim) works with the real kubectl
+#   4. fluxkey status; a second sync has nothing to do
+#   5. fluxkey rotate --revoke-previous: the old kubeconfig is refused at once,
+#      the new one works
+# Tokens are never printed.
 set -euo pipefail
 BUILD=${1:?usage: demo.sh BUILD_DIR}
 FLUXKEY=$BUILD/fluxkey
@@ -34,6 +39,34 @@ start() {
   URL=$(head -n1 "$WORK/$name.out")
 }
 
+# github_control METHOD PATH: github-sim's control API, body (if any) on stdin.
+github_control() {
+  curl -sS --fail --max-time 10 --cacert "$WORK/github/ca.crt" -X "$1" "$GITHUB_URL$2" \
+    -H 'Content-Type: application/json' --data-binary @-
+}
+
+# kubeconfig_from_github REPO FILE: github-sim opens the FLUX_KUBECONFIG it
+# holds for REPO (a test-only readback); the base64 value becomes FILE.
+kubeconfig_from_github() {
+  github_control GET /_sim/secrets </dev/null | python3 -c '
+import base64, json, sys
+for s in json.load(sys.stdin)["secrets"]:
+    if s["scope"] == "repo" and s["owner"] + "/" + s["repository"] == sys.argv[1]:
+        sys.stdout.buffer.write(base64.b64decode(s["value"]))
+' "$1" >"$2"
+  [ -s "$2" ] || { echo "no FLUX_KUBECONFIG in $1"; exit 1; }
+}
+
+redacted() {
+  sed -E 's/(token: ).*/\1<redacted>/; s/(certificate-authority-data: ).{24}.*/\1<CA, base64>/' "$1"
+}
+
+# fluxkey with the stand-ins' GitHub: the token comes from the environment (as
+# the CronJob passes it), the stand-in's CA through SSL_CERT_FILE.
+fluxkey() {
+  GITHUB_TOKEN=$GH_TOKEN_VALUE SSL_CERT_FILE=$WORK/github/ca.crt "$FLUXKEY" "$@"
+}
+
 step "Start the stand-ins"
 start kube "$BUILD/tests/sim/kube/kube-sim"
 KUBE_URL=$URL
@@ -44,34 +77,83 @@ echo "github-sim $GITHUB_URL"
 ADMIN=$WORK/kube/admin.kubeconfig
 
 # The reconcile ServiceAccount, as k8s/ would create it.
-curl -sS --fail --cacert "$WORK/kube/ca.crt" -X POST "$KUBE_URL/_sim/objects" \
+curl -sS --fail --max-time 10 --cacert "$WORK/kube/ca.crt" -X POST "$KUBE_URL/_sim/objects" \
   -H 'Content-Type: application/json' \
   -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"flux-reconcile","namespace":"fluxkey"}}' >/dev/null
+# Repositories acme/app (environment prod) and acme/web, organization acme, and
+# a token for them, through the control API (kept out of argv).
+GH_TOKEN_VALUE=demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+github_control POST /_sim/setup >/dev/null <<JSON
+{"repos": ["acme/app:prod", "acme/web"], "orgs": ["acme"],
+ "tokens": ["$GH_TOKEN_VALUE=repo,admin:org"]}
+JSON
+echo "ServiceAccount fluxkey/flux-reconcile; GitHub acme/app (environment prod), acme/web, org acme"
 
-step "Mint a kubeconfig for fluxkey/flux-reconcile"
-show "fluxkey kubeconfig --kubeconfig admin.kubeconfig --token-ttl 1h --output ci.kubeconfig"
-"$FLUXKEY" kubeconfig --kubeconfig "$ADMIN" --token-ttl 1h --output "$WORK/ci.kubeconfig"
-ls -l "$WORK/ci.kubeconfig" | awk '{print $1, $NF}'
-sed -E 's/(token: ).*/\1<redacted>/; s/(certificate-authority-data: ).{24}.*/\1<CA, base64>/' "$WORK/ci.kubeconfig"
+TARGETS=(--github-repo acme/app --github-repo acme/app:prod --github-org acme
+  --github-org-visibility selected --github-org-repos "app,web")
+SYNC=(--kubeconfig "$ADMIN" --github-api-url "$GITHUB_URL" "${TARGETS[@]}")
+SYNC_SHOWN="--kubeconfig admin.kubeconfig --github-api-url \$GITHUB_URL \\
+    --github-repo acme/app --github-repo acme/app:prod \\
+    --github-org acme --github-org-visibility selected --github-org-repos app,web"
+
+step "fluxkey sync: mint, store in the cluster, push to three GitHub targets"
+show "GITHUB_TOKEN=... fluxkey sync $SYNC_SHOWN"
+fluxkey sync "${SYNC[@]}"
+
+step "What GitHub holds (github-sim opens the sealed values)"
+github_control GET /_sim/secrets </dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["secrets"]:
+    where = {"repo": s["owner"] + "/" + s["repository"],
+             "env": s["owner"] + "/" + s["repository"] + " environment " + str(s["environment"]),
+             "org": "organization " + s["owner"]}[s["scope"]]
+    extra = ""
+    if s["scope"] == "org":
+        extra = ", visibility " + s["visibility"] + ", repository ids " + \
+            ",".join(str(i) for i in s.get("selected_repository_ids") or [])
+    print("%-16s %-34s %d bytes of base64 kubeconfig%s" % (s["name"], where, len(s["value"]), extra))
+'
+kubeconfig_from_github acme/app "$WORK/old.kubeconfig"
+show "base64 -d < FLUX_KUBECONFIG of acme/app > old.kubeconfig"
+redacted "$WORK/old.kubeconfig"
 
 step "kubectl uses it"
-show "kubectl --kubeconfig ci.kubeconfig get --raw /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"
-kubectl --kubeconfig "$WORK/ci.kubeconfig" get --raw /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile
+show "kubectl --kubeconfig old.kubeconfig get --raw /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"
+kubectl --kubeconfig "$WORK/old.kubeconfig" get --raw \
+  /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile
 echo
 
-step "gh stores it as the repository secret FLUX_KUBECONFIG (sealed with the repository's key)"
-# A repository and a token for it, set up through the control API (kept out of argv).
-GH_TOKEN_VALUE=demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-curl -sS --fail --cacert "$WORK/github/ca.crt" -X POST "$GITHUB_URL/_sim/setup" \
-  -H 'Content-Type: application/json' --data-binary @- >/dev/null <<JSON
-{"repos": ["acme/web"], "tokens": ["$GH_TOKEN_VALUE=repo"]}
-JSON
-show "base64 -w0 ci.kubeconfig | gh secret set FLUX_KUBECONFIG -R acme/web"
-base64 -w0 "$WORK/ci.kubeconfig" | env -i PATH="$PATH" HOME="$WORK" GH_HOST="${GITHUB_URL#https://}" \
-  GH_ENTERPRISE_TOKEN="$GH_TOKEN_VALUE" SSL_CERT_FILE="$WORK/github/ca.crt" GH_PROMPT_DISABLED=1 \
-  gh secret set FLUX_KUBECONFIG -R acme/web
-curl -sS --fail --cacert "$WORK/github/ca.crt" "$GITHUB_URL/_sim/secrets" |
-  python3 -c 'import json,sys; s=json.load(sys.stdin)["secrets"][0]; print("github-sim opened", s["name"], "in", s["owner"] + "/" + s["repository"] + ":", len(s["value"]), "bytes of base64 kubeconfig")'
+step "fluxkey status"
+show "fluxkey status --kubeconfig admin.kubeconfig"
+fluxkey status --kubeconfig "$ADMIN"
+
+step "A second sync has nothing to do"
+show "fluxkey sync ...same flags..."
+fluxkey sync "${SYNC[@]}"
+
+step "fluxkey rotate --revoke-previous: a new token everywhere, every earlier one dead"
+show "fluxkey rotate --revoke-previous ...same flags..."
+fluxkey rotate --revoke-previous "${SYNC[@]}"
+
+step "The old kubeconfig is refused"
+show "kubectl --kubeconfig old.kubeconfig get --raw /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"
+if kubectl --kubeconfig "$WORK/old.kubeconfig" get --raw \
+  /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile >/dev/null 2>"$WORK/refused.txt"; then
+  echo "the revoked kubeconfig still works"
+  exit 1
+fi
+cat "$WORK/refused.txt"
+grep -q Unauthorized "$WORK/refused.txt" || { echo "expected Unauthorized"; exit 1; }
+
+step "The new one works"
+kubeconfig_from_github acme/app "$WORK/new.kubeconfig"
+show "kubectl --kubeconfig new.kubeconfig get --raw /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"
+kubectl --kubeconfig "$WORK/new.kubeconfig" get --raw \
+  /api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile
+echo
+show "fluxkey status --kubeconfig admin.kubeconfig"
+fluxkey status --kubeconfig "$ADMIN"
 
 step "Done"
-echo "fluxkey sync will do the last two steps on a schedule; see README.md for what exists today."
+echo "The CronJob in cronjob/ runs fluxkey sync on a schedule; bench/sync.sh, bench/fanout.sh and"
+echo "bench/requests.sh measure it against the same stand-ins."

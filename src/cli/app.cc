@@ -4,65 +4,17 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "cli/flags.h"
-#include "cli/values.h"
-#include "commands/kubeconfig.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
-#include "crypto/pem.h"
-#include "http/http.h"
-#include "kube/config_loader.h"
 
 namespace fluxkey::cli {
 namespace {
-
-constexpr auto kMinTokenTtl = std::chrono::minutes(10);
-
-void configure_logging(const RawFlags& flags) {
-  std::string format = parse_choice("--log-format", flags.log_format, {"text", "json"});
-  logger().set_format(format == "json" ? LogFormat::kJson : LogFormat::kText);
-}
-
-commands::EndpointOptions endpoint_options(const RawFlags& flags) {
-  commands::EndpointOptions out;
-  if (!flags.server.empty()) out.server = parse_https_url("--server", flags.server);
-  if (!flags.server_ca.empty() && !flags.server_ca_from.empty()) {
-    throw UsageError("--server-ca and --server-ca-from exclude each other; pass one");
-  }
-  if (!flags.server_ca_from.empty()) {
-    out.ca_from = parse_choice("--server-ca-from", flags.server_ca_from,
-                               {"in-cluster", "cluster-info", "system"});
-  }
-  if (!flags.server_ca.empty()) {
-    out.ca_pem = read_file(expand_home(flags.server_ca), "--server-ca");
-    if (crypto::count_pem_certificates(out.ca_pem) == 0) {
-      throw UsageError("--server-ca " + flags.server_ca +
-                       " holds no PEM certificate; pass the API server's CA (ca.crt)");
-    }
-  }
-  return out;
-}
-
-commands::KubeconfigOptions kubeconfig_options(const RawFlags& flags) {
-  commands::KubeconfigOptions out;
-  out.service_account = parse_namespaced_name("--service-account", flags.service_account);
-  out.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(
-      parse_duration_flag("--token-ttl", flags.token_ttl, kMinTokenTtl));
-  for (const auto& audience : flags.audiences) {
-    if (audience.empty()) throw UsageError("invalid --audience \"\": an audience cannot be empty");
-  }
-  out.audiences = flags.audiences;
-  out.endpoint = endpoint_options(flags);
-  out.output = flags.output.empty() ? flags.output : expand_home(flags.output);
-  out.dry_run = flags.dry_run;
-  return out;
-}
-
-kube::ConnectionOptions connection_options(const RawFlags& flags) {
-  return {flags.kubeconfig.empty() ? "" : expand_home(flags.kubeconfig), flags.context};
-}
 
 // --config FILE, --config=FILE or $FLUXKEY_CONFIG, found before CLI11 parses
 // so that flags and environment variables can override the file.
@@ -108,7 +60,10 @@ int run(int argc, char** argv) {
   app.formatter(std::make_shared<Formatter>());
 
   RawFlags flags;
-  std::function<void()> action;
+  std::function<ExitCode()> action;
+  auto kube_client = [&flags] {
+    return kube::Client(kube::load_rest_config(connection_options(flags)));
+  };
 
   auto* kubeconfig =
       app.add_subcommand("kubeconfig",
@@ -120,19 +75,86 @@ int run(int argc, char** argv) {
   kubeconfig->callback([&] {
     configure_logging(flags);
     commands::KubeconfigOptions options = kubeconfig_options(flags);
-    action = [&flags, options] {
-      kube::Client client(kube::load_rest_config(connection_options(flags)));
+    action = [&, options] {
+      kube::Client client = kube_client();
       commands::run_kubeconfig(options, client, stdout);
+      return ExitCode::kOk;
+    };
+  });
+
+  const char* sync_footer =
+      "Exit codes: 0 done or nothing to do, 1 failed (nothing changed, or what changed is "
+      "reported), 2 usage or configuration error, 3 partial: the cluster Secret holds the new "
+      "kubeconfig but some GitHub targets failed.";
+  auto sync_action = [&](bool rotate) {
+    configure_logging(flags);
+    commands::SyncOptions options = sync_options(flags);
+    if (rotate) {
+      options.force = true;
+      options.revoke_previous = flags.revoke_previous;
+    }
+    std::optional<github::ClientOptions> github_options_;
+    if (!options.targets.empty()) github_options_ = github_options(flags);
+    action = [&, options, github_options_] {
+      kube::Client client = kube_client();
+      std::unique_ptr<github::Client> github;
+      if (github_options_) github = std::make_unique<github::Client>(*github_options_);
+      return commands::run_sync(options, client, github.get());
+    };
+  };
+  auto* sync = app.add_subcommand(
+      "sync",
+      "Renew the kubeconfig when due and push it to every GitHub target (what the CronJob runs)");
+  sync->footer(sync_footer);
+  register_flags(*sync, flags, kSync);
+  sync->callback([&] { sync_action(false); });
+
+  auto* rotate = app.add_subcommand(
+      "rotate", "Mint a new kubeconfig now and push it everywhere (sync --force)");
+  rotate->footer(sync_footer);
+  register_flags(*rotate, flags, kRotate);
+  rotate->callback([&] { sync_action(true); });
+
+  auto* revoke =
+      app.add_subcommand("revoke", "Revoke tokens at once: every one but the newest, or --all");
+  revoke->footer("Exit codes: 0 done or nothing to revoke, 1 failed, 2 usage error.");
+  register_flags(*revoke, flags, kRevoke);
+  revoke->callback([&] {
+    configure_logging(flags);
+    commands::RevokeOptions options = revoke_options(flags);
+    action = [&, options] {
+      kube::Client client = kube_client();
+      return commands::run_revoke(options, client);
+    };
+  });
+
+  auto* status = app.add_subcommand(
+      "status", "Show the stored kubeconfig's generation, expiry and per-target push state");
+  status->footer(
+      "Exit codes: 0 healthy, 1 expired, revoked, within --warn-before of expiry, or failed to "
+      "read, 2 usage error.");
+  register_flags(*status, flags, kStatus);
+  status->callback([&] {
+    configure_logging(flags);
+    commands::StatusOptions options = status_options(flags);
+    action = [&, options] {
+      kube::Client client = kube_client();
+      return commands::run_status(options, client, stdout);
     };
   });
 
   auto* version = app.add_subcommand("version", "Print the version");
-  version->callback([&] { action = [] { std::cout << "fluxkey " FLUXKEY_VERSION "\n"; }; });
+  version->callback([&] {
+    action = [] {
+      std::cout << "fluxkey " FLUXKEY_VERSION "\n";
+      return ExitCode::kOk;
+    };
+  });
 
   try {
     if (std::string config = find_config_path(argc, argv); !config.empty()) {
-      if (first_subcommand(argc, argv) == "kubeconfig") {
-        apply_config_file(expand_home(config), flags, kKubeconfig);
+      if (unsigned which = command_of(first_subcommand(argc, argv)); which != 0) {
+        apply_config_file(expand_home(config), flags, static_cast<Command>(which));
       }
     }
     app.parse(argc, argv);
@@ -140,8 +162,7 @@ int run(int argc, char** argv) {
       std::cout << app.help();
       return argc > 1 ? static_cast<int>(ExitCode::kUsage) : 0;
     }
-    action();
-    return 0;
+    return static_cast<int>(action());
   } catch (const CLI::CallForHelp&) {
     std::cout << (app.get_subcommands().empty() ? app.help()
                                                 : app.get_subcommands().front()->help());

@@ -24,53 +24,71 @@ struct FlagSpec {
 };
 
 // Order is the order of --help.
+constexpr unsigned kMinting = kKubeconfig | kSync | kRotate;
+constexpr unsigned kPushing = kSync | kRotate;
+constexpr unsigned kStored = kSync | kRotate | kRevoke | kStatus;
+constexpr unsigned kAll = kMinting | kStored;
+
 const FlagSpec kFlags[] = {
-    {"config", &RawFlags::config, kKubeconfig, "FLUXKEY_CONFIG", "FILE",
+    {"config", &RawFlags::config, kAll, "FLUXKEY_CONFIG", "FILE",
      "YAML file with these settings; flags override it"},
-    {"kubeconfig", &RawFlags::kubeconfig, kKubeconfig, nullptr, "FILE",
+    {"kubeconfig", &RawFlags::kubeconfig, kAll, nullptr, "FILE",
      "kubeconfig fluxkey itself uses (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
-    {"context", &RawFlags::context, kKubeconfig, nullptr, "NAME",
+    {"context", &RawFlags::context, kAll, nullptr, "NAME",
      "kubeconfig context (default: current-context)"},
-    {"service-account", &RawFlags::service_account, kKubeconfig, nullptr, "NS/NAME",
+    {"service-account", &RawFlags::service_account, kAll, nullptr, "NS/NAME",
      "NS/NAME of the ServiceAccount whose token goes into the kubeconfig"},
-    {"token-ttl", &RawFlags::token_ttl, kKubeconfig, nullptr, "DURATION",
+    {"token-ttl", &RawFlags::token_ttl, kMinting, nullptr, "DURATION",
      "requested token lifetime, at least 10m"},
-    {"refresh-before", &RawFlags::refresh_before, 0, nullptr, "DURATION",
+    {"refresh-before", &RawFlags::refresh_before, kSync, nullptr, "DURATION",
      "renew when less than this is left (default: a third of the TTL)"},
-    {"audience", &RawFlags::audiences, kKubeconfig, nullptr, "AUD",
+    {"audience", &RawFlags::audiences, kMinting, nullptr, "AUD",
      "token audience (repeatable; default: the API server's)"},
-    {"server", &RawFlags::server, kKubeconfig, nullptr, "URL",
+    {"server", &RawFlags::server, kMinting, nullptr, "URL",
      "API server URL written into the kubeconfig (default: kube-public/cluster-info, else the "
      "URL fluxkey uses)"},
-    {"server-ca", &RawFlags::server_ca, kKubeconfig, nullptr, "FILE",
+    {"server-ca", &RawFlags::server_ca, kMinting, nullptr, "FILE",
      "PEM file with the CA written into the kubeconfig"},
-    {"server-ca-from", &RawFlags::server_ca_from, kKubeconfig, nullptr, "SOURCE",
+    {"server-ca-from", &RawFlags::server_ca_from, kMinting, nullptr, "SOURCE",
      "where the CA comes from: in-cluster, cluster-info or system (writes none)"},
-    {"k8s-secret", &RawFlags::k8s_secret, 0, nullptr, "NS/NAME", "NS/NAME of the cluster Secret"},
-    {"github-secret", &RawFlags::github_secret, 0, nullptr, "NAME", "GitHub secret name"},
-    {"github-repo", &RawFlags::github_repos, 0, nullptr, "OWNER/REPO[:ENV]",
-     "OWNER/REPO[:ENVIRONMENT] (repeatable)"},
-    {"github-org", &RawFlags::github_orgs, 0, nullptr, "ORG", "organization (repeatable)"},
-    {"github-org-visibility", &RawFlags::github_org_visibility, 0, nullptr, "VISIBILITY",
-     "all, private or selected"},
-    {"github-org-repos", &RawFlags::github_org_repos, 0, nullptr, "R1,R2",
-     "R1,R2: repositories for selected visibility"},
-    {"github-api-url", &RawFlags::github_api_url, 0, "GITHUB_API_URL", "URL", "GitHub API URL"},
-    {"github-token-file", &RawFlags::github_token_file, 0, nullptr, "FILE",
-     "file holding a GitHub token"},
-    {"github-app-id", &RawFlags::github_app_id, 0, "GITHUB_APP_ID", "ID",
-     "GitHub App id or client id"},
-    {"github-app-key", &RawFlags::github_app_key, 0, nullptr, "FILE",
-     "GitHub App private key (PEM file)"},
-    {"github-app-installation-id", &RawFlags::github_app_installation_id, 0, nullptr, "ID",
-     "GitHub App installation id"},
-    {"github-format", &RawFlags::github_format, 0, nullptr, "FORMAT", "base64 or raw"},
+    {"k8s-secret", &RawFlags::k8s_secret, kStored, nullptr, "NS/NAME",
+     "NS/NAME of the cluster Secret holding the kubeconfig"},
+    {"github-secret", &RawFlags::github_secret, kPushing, nullptr, "NAME", "GitHub secret name"},
+    {"github-repo", &RawFlags::github_repos, kPushing | kStatus, nullptr, "OWNER/REPO[:ENV]",
+     "repository secret, or environment secret with :ENVIRONMENT (repeatable)"},
+    {"github-org", &RawFlags::github_orgs, kPushing | kStatus, nullptr, "ORG",
+     "organization secret (repeatable)"},
+    {"github-org-visibility", &RawFlags::github_org_visibility, kPushing, nullptr, "VISIBILITY",
+     "which repositories see the organization secret: all, private or selected"},
+    {"github-org-repos", &RawFlags::github_org_repos, kPushing, nullptr, "R1,R2",
+     "repositories for selected visibility"},
+    {"github-api-url", &RawFlags::github_api_url, kPushing, "GITHUB_API_URL", "URL",
+     "GitHub API URL (GitHub Enterprise Server: https://HOST/api/v3)"},
+    {"github-token-file", &RawFlags::github_token_file, kPushing, nullptr, "FILE",
+     "file holding a GitHub token (default: $GITHUB_TOKEN)"},
+    {"github-app-id", &RawFlags::github_app_id, kPushing, "GITHUB_APP_ID", "ID",
+     "GitHub App id or client id, instead of a token"},
+    {"github-app-key", &RawFlags::github_app_key, kPushing, nullptr, "FILE",
+     "GitHub App private key, PEM (default: $GITHUB_APP_PRIVATE_KEY)"},
+    {"github-app-installation-id", &RawFlags::github_app_installation_id, kPushing, nullptr, "ID",
+     "GitHub App installation id (default: looked up per owner)"},
+    {"github-format", &RawFlags::github_format, kPushing, nullptr, "FORMAT",
+     "what the GitHub secret holds: base64 (the kubeconfig base64-encoded on one line) or raw"},
+    {"github-max-writes-per-minute", &RawFlags::github_max_writes_per_minute, kPushing, nullptr,
+     "N", "write budget toward GitHub (the hourly budget scales with it)"},
     {"output", &RawFlags::output, kKubeconfig, nullptr, "FILE",
      "write the kubeconfig to FILE (mode 0600) instead of stdout"},
-    {"dry-run", &RawFlags::dry_run, kKubeconfig, nullptr, nullptr,
+    {"force", &RawFlags::force, kSync, nullptr, nullptr,
+     "renew even while the stored token is fresh"},
+    {"revoke-previous", &RawFlags::revoke_previous, kRotate, nullptr, nullptr,
+     "revoke every earlier token once the new one is stored"},
+    {"all", &RawFlags::all, kRevoke, nullptr, nullptr,
+     "revoke the newest token too (GitHub is left with a dead credential)"},
+    {"warn-before", &RawFlags::warn_before, kStatus, nullptr, "DURATION",
+     "exit 1 when the token expires within this"},
+    {"dry-run", &RawFlags::dry_run, kMinting | kRevoke, nullptr, nullptr,
      "read everything, change nothing, print the plan"},
-    {"log-format", &RawFlags::log_format, kKubeconfig, "FLUXKEY_LOG_FORMAT", "FORMAT",
-     "text or json"},
+    {"log-format", &RawFlags::log_format, kAll, "FLUXKEY_LOG_FORMAT", "FORMAT", "text or json"},
 };
 
 // Flags that only make sense on the command line.
@@ -79,6 +97,15 @@ bool config_settable(const FlagSpec& spec) {
 }
 
 }  // namespace
+
+unsigned command_of(const std::string& name) {
+  if (name == "kubeconfig") return kKubeconfig;
+  if (name == "sync") return kSync;
+  if (name == "rotate") return kRotate;
+  if (name == "revoke") return kRevoke;
+  if (name == "status") return kStatus;
+  return 0;
+}
 
 void register_flags(CLI::App& command, RawFlags& flags, Command which) {
   for (const auto& spec : kFlags) {

@@ -16,6 +16,10 @@ namespace fluxkey::cli {
 // Which commands take a flag. A bit mask: a flag may serve several.
 enum Command : unsigned {
   kKubeconfig = 1u << 0,
+  kSync = 1u << 1,
+  kRotate = 1u << 2,
+  kRevoke = 1u << 3,
+  kStatus = 1u << 4,
 };
 
 struct RawFlags {
@@ -41,10 +45,18 @@ struct RawFlags {
   std::string github_app_key;
   std::string github_app_installation_id;
   std::string github_format = "base64";
+  std::string github_max_writes_per_minute = "80";
   std::string output;
   std::string log_format = "text";
+  std::string warn_before = "2h";
   bool dry_run = false;
+  bool force = false;
+  bool revoke_previous = false;
+  bool all = false;
 };
+
+// The command a subcommand name stands for, or 0.
+unsigned command_of(const std::string& name);
 
 // Adds to `command` every flag of the table whose mask includes `which`.
 void register_flags(CLI::App& command, RawFlags& flags, Command which);

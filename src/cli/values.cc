@@ -145,6 +145,20 @@ RepoTarget parse_repo_target(const std::string& flag, const std::string& value) 
   return out;
 }
 
+std::string parse_github_org(const std::string& flag, const std::string& value) {
+  if (!is_github_owner(value)) {
+    bad(flag, value,
+        "want an organization name such as acme (letters, digits and single hyphens; "
+        "repositories go to --github-repo)");
+  }
+  return value;
+}
+
+std::string parse_github_repo_name(const std::string& flag, const std::string& value) {
+  if (!is_github_repo(value)) bad(flag, value, "not a valid GitHub repository name");
+  return value;
+}
+
 std::chrono::milliseconds parse_duration_flag(const std::string& flag, const std::string& value,
                                               std::chrono::milliseconds minimum) {
   auto d = parse_duration(value);

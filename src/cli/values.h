@@ -25,6 +25,12 @@ NamespacedName parse_namespaced_name(const std::string& flag, const std::string&
 // "owner/repo" or "owner/repo:environment".
 RepoTarget parse_repo_target(const std::string& flag, const std::string& value);
 
+// An organization login ("acme").
+std::string parse_github_org(const std::string& flag, const std::string& value);
+
+// A repository name without its owner ("app").
+std::string parse_github_repo_name(const std::string& flag, const std::string& value);
+
 // "90s", "10m", "24h", "1h30m". `minimum` names the lower bound in the error.
 std::chrono::milliseconds parse_duration_flag(const std::string& flag, const std::string& value,
                                               std::chrono::milliseconds minimum = {});

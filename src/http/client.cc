@@ -33,9 +33,10 @@ bool nothing_processed(long status, bool has_retry_after) {
   return status == 429 || ((status == 503 || status == 403) && has_retry_after);
 }
 
-bool retry_worthy(const Request& request, const Response& response) {
+bool retry_worthy(const Request& request, const Response& response, const RetryPolicy& policy) {
   bool has_retry_after = response.header("retry-after").has_value();
   bool rate_limited = response.status == 403 && has_retry_after;
+  if (!policy.retry_rate_limited && (rate_limited || response.status == 429)) return false;
   if (!transient_status(response.status) && !rate_limited) return false;
   return request.idempotent || nothing_processed(response.status, has_retry_after);
 }
@@ -102,7 +103,7 @@ Response Client::send(const Request& request) {
                                       {"status", std::to_string(response.status)},
                                       {"attempt", std::to_string(attempt)},
                                       {"duration_ms", elapsed_ms()}});
-      if (attempt >= max_attempts || !retry_worthy(request, response)) return response;
+      if (attempt >= max_attempts || !retry_worthy(request, response, policy_)) return response;
       reason = std::to_string(response.status);
       std::optional<milliseconds> retry_after;
       if (auto value = response.header("retry-after")) retry_after = parse_retry_after(*value);

@@ -283,6 +283,19 @@ TEST_CASE("client: max_attempts bounds the tries, then the last outcome stands")
   CHECK(errors.script.sent.size() == 3);
 }
 
+TEST_CASE("client: retry_rate_limited=false hands rate-limit refusals back at once") {
+  RetryPolicy policy;
+  policy.retry_rate_limited = false;
+  Harness h(policy);
+  h.script.steps = {reply(429, {{"retry-after", "1"}}), reply(403, {{"retry-after", "1"}}),
+                    reply(503), reply(200)};
+  CHECK(h.client.send(get()).status == 429);
+  CHECK(h.client.send(get()).status == 403);
+  CHECK(h.client.send(get()).status == 200);  // a 503 is still retried
+  CHECK(h.script.sent.size() == 4);
+  CHECK(h.sleeps.size() == 1);
+}
+
 TEST_CASE("client: backoff doubles and is capped") {
   RetryPolicy policy;
   policy.max_attempts = 7;

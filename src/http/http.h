@@ -118,6 +118,10 @@ struct RetryPolicy {
   // Longest Retry-After fluxkey agrees to sleep; beyond it the response is
   // returned as is and the caller reports it.
   std::chrono::milliseconds max_retry_after{60'000};
+  // When false, rate-limit refusals (429, and 403 with Retry-After) are
+  // returned at once, so a caller that waits them out itself (github/) does
+  // so in one place.
+  bool retry_rate_limited = true;
 };
 
 // Retries connection errors, 5xx and 429 with exponential backoff and full

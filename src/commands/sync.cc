@@ -1,0 +1,356 @@
+#include "commands/sync.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "kube/kubeconfig_writer.h"
+#include "rotation/plan.h"
+#include "rotation/state.h"
+
+namespace fluxkey::commands {
+namespace {
+
+using rotation::Plan;
+using rotation::StoredKubeconfig;
+
+std::string seconds_text(std::chrono::seconds d) {
+  return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+}
+
+std::string count_text(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// What goes into the GitHub secret.
+std::string secret_value(const SyncOptions& options, const std::string& kubeconfig) {
+  return options.github_format_raw ? kubeconfig : base64_encode(kubeconfig);
+}
+
+bool uses_selected_repos(const github::Target& target, const SyncOptions& options) {
+  return target.scope == github::Scope::kOrganization &&
+         options.org_access.visibility == "selected";
+}
+
+// Reads each target's public key (and selected repository ids) before
+// anything changes: a target that cannot be read now would fail its push.
+// Returns the failures by target id; the keys stay cached in the client.
+std::map<std::string, std::string> preflight(const SyncOptions& options,
+                                             const std::vector<github::Target>& targets,
+                                             github::Client& github) {
+  std::map<std::string, std::string> failures;
+  for (const auto& target : targets) {
+    try {
+      github.public_key(target);
+      if (uses_selected_repos(target, options)) {
+        github.repository_ids(target.owner, options.org_access.selected_repos);
+      }
+    } catch (const Error& e) {
+      failures[target.id()] = e.what();
+    }
+  }
+  return failures;
+}
+
+void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeconfig& stored,
+                const Endpoint& endpoint,
+                const std::vector<rotation::GenerationSecret>& generations,
+                const std::map<std::string, std::string>& failures, bool read_github) {
+  std::string out = "plan (--dry-run, nothing changed): " + plan.reason + "\n";
+  if (plan.action == Plan::Action::kMint) {
+    out += "  would create generation Secret " + options.service_account.namespace_ + "/" +
+           options.k8s_secret.name + "-gen-" + std::to_string(plan.generation) +
+           " and mint a token for ServiceAccount " + options.service_account.str() +
+           " bound to it, valid " + seconds_text(options.token_ttl) + "\n";
+    out += "  would store the kubeconfig (server " + endpoint.server + ", from " +
+           endpoint.server_source + "; CA: " + endpoint.ca_source + ") in Secret " +
+           options.k8s_secret.str() + (stored.exists ? "" : " (new)") + "\n";
+  }
+  for (const auto& target : plan.to_push) {
+    auto failed = failures.find(target.id());
+    out += "  would push " + options.github_secret + " to " + target.describe();
+    if (failed != failures.end()) {
+      out += ": would fail: " + failed->second;
+    } else if (!read_github) {
+      out += " (not checked: a GitHub App needs an installation token to read it)";
+    }
+    out += "\n";
+  }
+  if (plan.action == Plan::Action::kMint) {
+    auto prune =
+        rotation::generations_to_prune(generations, plan.generation, options.revoke_previous);
+    for (const auto& g : prune) {
+      out += "  would delete generation Secret " + options.service_account.namespace_ + "/" +
+             g.name + (options.revoke_previous ? " (revoking its token)" : "") + "\n";
+    }
+  }
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+[[noreturn]] void explain_mint_failure(const kube::ApiError& e, const NamespacedName& sa) {
+  std::string what = "cannot mint a token for ServiceAccount " + sa.str() + ": ";
+  if (e.status() == 404) {
+    throw Error(what + e.server_message() + "; create it (kubectl apply -k k8s/) or pass " +
+                "--service-account NS/NAME");
+  }
+  if (e.status() == 403) {
+    throw Error(what + e.server_message() +
+                "; grant create on serviceaccounts/token for it (see k8s/)");
+  }
+  throw Error(what + e.what());
+}
+
+class Sync {
+ public:
+  Sync(const SyncOptions& options, kube::Client& kube, github::Client* github)
+      : options_(options),
+        github_(github),
+        store_(kube, options.k8s_secret, options.service_account),
+        kube_(kube) {}
+
+  ExitCode run() {
+    StoredKubeconfig stored = store_.read();
+    auto generations = store_.generations();
+    Endpoint endpoint = resolve_endpoint(kube_, options_.endpoint);
+
+    rotation::PlanInput input{options_.service_account.str(), endpoint.server,
+                              options_.refresh_before, options_.force, options_.targets};
+    Plan plan = rotation::plan_sync(input, stored, generations, Clock::now());
+    if (plan.action == Plan::Action::kSkip) {
+      logger().info(plan.reason);
+      return ExitCode::kOk;
+    }
+
+    const bool read_github = !options_.dry_run || options_.dry_run_reads_github;
+    std::map<std::string, std::string> failures;
+    if (github_ != nullptr && read_github) failures = preflight(options_, plan.to_push, *github_);
+
+    if (options_.dry_run) {
+      print_plan(options_, plan, stored, endpoint, generations, failures, read_github);
+      return failures.empty() ? ExitCode::kOk : ExitCode::kFailed;
+    }
+    if (!plan.to_push.empty() && failures.size() == plan.to_push.size()) {
+      for (const auto& [id, message] : failures) logger().error(message);
+      throw Error("no GitHub target can be reached (" +
+                  count_text(failures.size(), "target", "targets") +
+                  " failed, see above); nothing was changed");
+    }
+
+    logger().info(plan.action == Plan::Action::kMint
+                      ? "renewing (generation " + std::to_string(plan.generation) +
+                            "): " + plan.reason
+                      : plan.reason);
+    if (plan.action == Plan::Action::kMint) {
+      mint(plan.generation, endpoint, stored);
+      generations.push_back(
+          {store_.generation_name(plan.generation), plan.generation, Clock::now()});
+    }
+    push(plan, stored, failures);
+    prune(plan.generation, stored, generations);
+    return report(plan, failures);
+  }
+
+ private:
+  void mint(long generation, const Endpoint& endpoint, StoredKubeconfig& stored) {
+    const NamespacedName& sa = options_.service_account;
+    std::string uid;
+    try {
+      uid = store_.create_generation(generation);
+    } catch (const kube::ApiError& e) {
+      if (e.status() == 409) {
+        throw Error("generation Secret " + sa.namespace_ + "/" +
+                    store_.generation_name(generation) +
+                    " already exists: is another fluxkey sync running? Nothing was changed");
+      }
+      throw Error("cannot create generation Secret " + sa.namespace_ + "/" +
+                  store_.generation_name(generation) + ": " + e.what());
+    }
+
+    kube::TokenRequestSpec spec;
+    spec.expiration = options_.token_ttl;
+    spec.audiences = options_.audiences;
+    spec.bound_object =
+        kube::BoundObjectRef{"Secret", "v1", store_.generation_name(generation), uid};
+    kube::IssuedToken token;
+    try {
+      token = kube::request_token(kube_, sa.namespace_, sa.name, spec);
+    } catch (const kube::ApiError& e) {
+      discard_generation(generation);
+      explain_mint_failure(e, sa);
+    } catch (...) {
+      discard_generation(generation);
+      throw;
+    }
+
+    kube::KubeconfigSpec kubeconfig;
+    kubeconfig.server = endpoint.server;
+    kubeconfig.ca_pem = endpoint.ca_pem;
+    kubeconfig.token = token.token;
+
+    StoredKubeconfig next = stored;
+    next.kubeconfig = kube::render_kubeconfig(kubeconfig);
+    next.generation = generation;
+    next.minted_at = Clock::now();
+    next.expires_at = token.expires_at;
+    next.revoked_at.reset();
+    next.service_account = sa.str();
+    next.server = endpoint.server;
+    next.targets = configured_records(stored);
+    try {
+      store_.write(next);
+    } catch (const Error& e) {
+      // The token was never stored anywhere: revoke it rather than leave a
+      // live credential nobody knows about.
+      discard_generation(generation);
+      auto* api = dynamic_cast<const kube::ApiError*>(&e);
+      if (api != nullptr && api->status() == 409) {
+        throw Error("Secret " + options_.k8s_secret.str() +
+                    " changed while fluxkey was writing it (another fluxkey run?); nothing was "
+                    "pushed, run sync again");
+      }
+      throw Error("cannot store the kubeconfig in Secret " + options_.k8s_secret.str() + ": " +
+                  e.what() + "; nothing was pushed");
+    }
+    stored = std::move(next);
+    logger().info("minted generation " + std::to_string(generation) + " for ServiceAccount " +
+                  sa.str() + ", valid until " + format_rfc3339(token.expires_at) +
+                  "; stored in Secret " + options_.k8s_secret.str());
+  }
+
+  void discard_generation(long generation) {
+    try {
+      store_.delete_generation(store_.generation_name(generation));
+    } catch (const Error& e) {
+      logger().warn("could not delete generation Secret " + options_.service_account.namespace_ +
+                    "/" + store_.generation_name(generation) + ": " + e.what() +
+                    "; delete it to revoke its unused token");
+    }
+  }
+
+  // Records of targets still configured; a target dropped from the
+  // configuration is no longer fluxkey's to report on.
+  std::map<std::string, rotation::TargetRecord> configured_records(const StoredKubeconfig& s) {
+    std::map<std::string, rotation::TargetRecord> out;
+    for (const auto& target : options_.targets) {
+      auto it = s.targets.find(target.id());
+      out[target.id()] = it != s.targets.end() ? it->second : rotation::TargetRecord{};
+    }
+    return out;
+  }
+
+  void push(const Plan& plan, StoredKubeconfig& stored,
+            std::map<std::string, std::string>& failures) {
+    if (plan.to_push.empty()) return;
+    const std::string value = secret_value(options_, stored.kubeconfig);
+    const size_t total = plan.to_push.size();
+    size_t done = 0;
+    for (const auto& target : plan.to_push) {
+      ++done;
+      auto& record = stored.targets[target.id()];
+      std::string progress =
+          " (" + std::to_string(done) + "/" + std::to_string(total) + " targets)";
+      if (auto failed = failures.find(target.id()); failed != failures.end()) {
+        record.error = failed->second;
+        record.failed_at = Clock::now();
+        logger().error(failed->second + progress);
+        continue;
+      }
+      try {
+        github_->put_secret(target, options_.github_secret, value, options_.org_access);
+        record.generation = stored.generation;
+        record.pushed_at = Clock::now();
+        record.error.clear();
+        record.failed_at.reset();
+        logger().info("pushed " + options_.github_secret + " to " + target.describe() + progress);
+      } catch (const Error& e) {
+        failures[target.id()] = e.what();
+        record.error = e.what();
+        record.failed_at = Clock::now();
+        logger().error(std::string(e.what()) + progress);
+      }
+    }
+    stored.targets = configured_records(stored);
+    try {
+      store_.write(stored);
+    } catch (const Error& e) {
+      throw Error("pushed to " + std::to_string(total - failures.size()) + " of " +
+                  std::to_string(total) + " GitHub targets but cannot record it in Secret " +
+                  options_.k8s_secret.str() + ": " + e.what() +
+                  "; the next sync pushes them again");
+    }
+  }
+
+  bool every_target_current(const StoredKubeconfig& stored) const {
+    return std::all_of(options_.targets.begin(), options_.targets.end(), [&](const auto& t) {
+      auto it = stored.targets.find(t.id());
+      return it != stored.targets.end() && it->second.generation == stored.generation;
+    });
+  }
+
+  void prune(long newest, const StoredKubeconfig& stored,
+             const std::vector<rotation::GenerationSecret>& generations) {
+    const bool complete = every_target_current(stored);
+    if (!complete && !options_.revoke_previous) {
+      long older = std::count_if(generations.begin(), generations.end(),
+                                 [&](const auto& g) { return g.generation < newest; });
+      if (older > 0) {
+        logger().info("keeping " + count_text(older, "earlier generation", "earlier generations") +
+                      " valid until every GitHub target has generation " + std::to_string(newest));
+      }
+      return;
+    }
+    auto doomed = rotation::generations_to_prune(generations, newest, options_.revoke_previous);
+    for (const auto& g : doomed) {
+      store_.delete_generation(g.name);
+      logger().info("deleted generation Secret " + options_.service_account.namespace_ + "/" +
+                    g.name + ": the token of generation " + std::to_string(g.generation) +
+                    " no longer works");
+    }
+    if (options_.revoke_previous && !complete) {
+      std::string left;
+      for (const auto& t : options_.targets) {
+        auto it = stored.targets.find(t.id());
+        if (it == stored.targets.end() || it->second.generation != newest) {
+          left += (left.empty() ? "" : ", ") + t.describe();
+        }
+      }
+      logger().warn("--revoke-previous: " + left +
+                    " still hold a revoked credential until the next successful sync");
+    }
+  }
+
+  ExitCode report(const Plan& plan, const std::map<std::string, std::string>& failures) {
+    size_t pushed = plan.to_push.size() - failures.size();
+    std::string summary = "generation " + std::to_string(plan.generation) + ": pushed to " +
+                          std::to_string(pushed) + " of " +
+                          count_text(plan.to_push.size(), "GitHub target", "GitHub targets");
+    if (failures.empty()) {
+      logger().info(summary);
+      return ExitCode::kOk;
+    }
+    std::string names;
+    for (const auto& [id, message] : failures) names += (names.empty() ? "" : ", ") + id;
+    logger().error(summary + "; failed: " + names + " (the next sync retries them)");
+    return ExitCode::kPartial;
+  }
+
+  const SyncOptions& options_;
+  github::Client* github_;
+  rotation::Store store_;
+  kube::Client& kube_;
+};
+
+}  // namespace
+
+ExitCode run_sync(const SyncOptions& options, kube::Client& kube, github::Client* github) {
+  if (github == nullptr && !options.targets.empty()) {
+    throw Error("run_sync: GitHub targets given without a GitHub client");
+  }
+  return Sync(options, kube, github).run();
+}
+
+}  // namespace fluxkey::commands

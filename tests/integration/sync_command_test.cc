@@ -1,0 +1,573 @@
+// `fluxkey sync`, `rotate`, `revoke` and `status` end to end: the real binary
+// against kube-sim and github-sim, what each stored read back through their
+// control APIs, and the real kubectl using what GitHub received.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "core/base64.h"
+#include "core/time.h"
+#include "support/fluxkey_run.h"
+#include "support/sim_process.h"
+
+using namespace fluxkey;
+using namespace fluxkey::testing;
+using nlohmann::json;
+
+namespace {
+
+// Test-only credential, never a real one.
+constexpr const char* kGitHubToken = "ghp_syncTestToken000000000000000000000";
+
+const char* kServiceAccount = R"({"apiVersion":"v1","kind":"ServiceAccount",
+  "metadata":{"name":"flux-reconcile","namespace":"fluxkey"}})";
+
+// kube-sim with the reconcile ServiceAccount, github-sim with a repository
+// (and its environment "prod"), a second repository and an organization.
+struct Rig {
+  SimProcess kube{binary_from_env("KUBE_SIM")};
+  SimProcess github{binary_from_env("GITHUB_SIM")};
+  TempDir dir;
+
+  Rig() {
+    kube.control("POST", "/_sim/objects", json::parse(kServiceAccount));
+    github.control("POST", "/_sim/setup",
+                   {{"repos", {"acme/app:prod", "acme/web"}},
+                    {"orgs", {"acme"}},
+                    {"tokens", {std::string(kGitHubToken) + "=repo,admin:org"}}});
+  }
+
+  std::vector<std::string> args(const std::string& command,
+                                std::vector<std::string> extra = {}) const {
+    std::vector<std::string> out = {command, "--kubeconfig",
+                                    kube.state_dir() + "/admin.kubeconfig"};
+    if (command == "sync" || command == "rotate") {
+      out.insert(out.end(), {"--github-api-url", github.url()});
+    }
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
+  }
+  Env env(const std::string& token = kGitHubToken) const {
+    Env e = {{"SSL_CERT_FILE", github.ca_file()}};
+    if (!token.empty()) e.emplace_back("GITHUB_TOKEN", token);
+    return e;
+  }
+  ProcessResult run(const std::string& command, std::vector<std::string> extra = {}) const {
+    return run_fluxkey(args(command, std::move(extra)), env());
+  }
+
+  // The cluster side, read as admin.
+  json kube_get(const std::string& path) const {
+    std::string token = read_text(kube.state_dir() + "/admin.token");
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    auto reply = kube.request("GET", path, "", "", {{"Authorization", "Bearer " + token}});
+    if (reply.status == 404) return nullptr;
+    REQUIRE_MESSAGE(reply.status == 200, reply.body);
+    return reply.json();
+  }
+  json cluster_secret() const {
+    return kube_get("/api/v1/namespaces/fluxkey/secrets/flux-kubeconfig");
+  }
+  std::string stored_kubeconfig() const {
+    json s = cluster_secret();
+    REQUIRE(s.is_object());
+    return base64_decode(s["data"]["kubeconfig"].get<std::string>()).value_or("");
+  }
+  std::string annotation(const std::string& key) const {
+    json s = cluster_secret();
+    REQUIRE(s.is_object());
+    return s["metadata"]["annotations"].value(key, "");
+  }
+  json targets_annotation() const { return json::parse(annotation("fluxkey.io/targets")); }
+  std::set<std::string> generation_secrets() const {
+    std::set<std::string> out;
+    json list = kube_get("/api/v1/namespaces/fluxkey/secrets");
+    for (const auto& item : list["items"]) {
+      std::string name = item["metadata"]["name"];
+      if (name.starts_with("flux-kubeconfig-gen-")) out.insert(name);
+    }
+    return out;
+  }
+  json tokens() const { return kube.control("GET", "/_sim/tokens"); }
+  size_t live_tokens() const {
+    size_t n = 0;
+    for (const auto& t : tokens()) n += t["alive"].get<bool>() ? 1 : 0;
+    return n;
+  }
+
+  // The GitHub side: every secret, decrypted by the stand-in.
+  json github_secret(const std::string& scope, const std::string& repo,
+                     const std::string& environment = "") const {
+    const json all = github.control("GET", "/_sim/secrets");
+    for (const auto& s : all["secrets"]) {
+      if (s["scope"] != scope || s["name"] != "FLUX_KUBECONFIG") continue;
+      std::string where = s["owner"];
+      if (scope != "org") where += "/" + s["repository"].get<std::string>();
+      if (where == repo && s.value("environment", "") == environment) {
+        return s;
+      }
+    }
+    return nullptr;
+  }
+  std::string github_kubeconfig(const std::string& scope, const std::string& repo,
+                                const std::string& environment = "") const {
+    json s = github_secret(scope, repo, environment);
+    REQUIRE_MESSAGE(s.is_object(), "no secret in " << scope << " " << repo);
+    return base64_decode(s["value"].get<std::string>()).value_or("<not base64>");
+  }
+
+  size_t requests(const SimProcess& sim, const std::string& method, const std::string& path_part,
+                  size_t since = 0) const {
+    size_t n = 0;
+    for (const auto& r : sim.requests(since)) {
+      if (r["method"] == method &&
+          r["path"].get<std::string>().find(path_part) != std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  }
+  size_t mutating_requests(const SimProcess& sim) const {
+    size_t n = 0;
+    for (const auto& r : sim.requests()) n += r["method"] != "GET" ? 1 : 0;
+    return n;
+  }
+};
+
+const std::vector<std::string> kThreeTargets = {"--github-repo", "acme/app",     "--github-repo",
+                                                "acme/app:prod", "--github-org", "acme"};
+
+std::string token_of(const std::string& kubeconfig) {
+  auto at = kubeconfig.find("token: ");
+  REQUIRE(at != std::string::npos);
+  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
+}
+
+void check_no_secret(const ProcessResult& run, const std::string& token) {
+  CHECK(run.out.find(token) == std::string::npos);
+  CHECK(run.err.find(token) == std::string::npos);
+  CHECK(run.err.find(kGitHubToken) == std::string::npos);
+  CHECK(run.out.find(kGitHubToken) == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("sync stores the kubeconfig, then pushes it to a repository, an environment and an org") {
+  Rig rig;
+  auto run = rig.run("sync", kThreeTargets);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+
+  json secret = rig.cluster_secret();
+  REQUIRE(secret.is_object());
+  CHECK(secret["type"] == "Opaque");
+  CHECK(secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "fluxkey");
+  CHECK(rig.annotation("fluxkey.io/generation") == "1");
+  CHECK_FALSE(rig.annotation("fluxkey.io/minted-at").empty());
+  CHECK_FALSE(rig.annotation("fluxkey.io/expires-at").empty());
+  bool fluxkey_manages = false;
+  for (const auto& m : secret["metadata"]["managedFields"]) {
+    fluxkey_manages |= m["manager"] == "fluxkey" && m["operation"] == "Apply";
+  }
+  CHECK(fluxkey_manages);
+
+  // Every target holds the stored kubeconfig, base64 on one line.
+  std::string kubeconfig = rig.stored_kubeconfig();
+  CHECK(kubeconfig.find("server: " + rig.kube.url()) != std::string::npos);
+  CHECK(rig.github_kubeconfig("repo", "acme/app") == kubeconfig);
+  CHECK(rig.github_kubeconfig("env", "acme/app", "prod") == kubeconfig);
+  CHECK(rig.github_kubeconfig("org", "acme") == kubeconfig);
+  CHECK(rig.github_secret("org", "acme")["visibility"] == "private");
+  json targets = rig.targets_annotation();
+  for (const char* id : {"acme/app", "acme/app:prod", "org:acme"}) {
+    CAPTURE(id);
+    CHECK(targets[id]["generation"] == 1);
+    CHECK(targets[id].contains("pushedAt"));
+    CHECK_FALSE(targets[id].contains("error"));
+  }
+
+  // The token is bound to its generation Secret, never a legacy one.
+  json tokens = rig.tokens();
+  REQUIRE(tokens.size() == 1);
+  CHECK(tokens[0]["sub"] == "system:serviceaccount:fluxkey:flux-reconcile");
+  CHECK(tokens[0]["boundSecret"]["name"] == "flux-kubeconfig-gen-1");
+  CHECK(rig.generation_secrets() == std::set<std::string>{"flux-kubeconfig-gen-1"});
+
+  // The order that keeps workflows working: stored before any push.
+  std::optional<Clock::time_point> stored_at, first_put;
+  for (const auto& r : rig.kube.requests()) {
+    if (r["method"] == "PATCH" && !stored_at) stored_at = parse_rfc3339(r["ts"].get<std::string>());
+  }
+  for (const auto& r : rig.github.requests()) {
+    if (r["method"] == "PUT" && !first_put) first_put = parse_rfc3339(r["ts"].get<std::string>());
+  }
+  REQUIRE((stored_at && first_put));
+  CHECK(*stored_at < *first_put);
+  CHECK(run.err.find("pushed FLUX_KUBECONFIG to organization acme (3/3 targets)") !=
+        std::string::npos);
+  check_no_secret(run, token_of(kubeconfig));
+
+  // Real kubectl works with what GitHub received.
+  std::string path =
+      rig.dir.write("from-github.kubeconfig", rig.github_kubeconfig("repo", "acme/app"));
+  auto kubectl = run_program({"kubectl", "--kubeconfig", path, "get", "--raw",
+                              "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"});
+  CHECK_MESSAGE(kubectl.exit_code == 0, kubectl.err);
+}
+
+TEST_CASE("sync skips while the token is fresh and every target is current") {
+  Rig rig;
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
+  size_t github_before = rig.github.requests().size();
+  auto again = rig.run("sync", {"--github-repo", "acme/app"});
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(count_lines(again.err) == 1);
+  CHECK(again.err.find("nothing to do") != std::string::npos);
+  CHECK(rig.tokens().size() == 1);
+  CHECK(rig.github.requests().size() == github_before);  // GitHub not even asked
+
+  // Under --refresh-before the token is renewed: 24h are left, 25h asked.
+  auto renew = rig.run(
+      "sync", {"--github-repo", "acme/app", "--token-ttl", "48h", "--refresh-before", "25h"});
+  REQUIRE_MESSAGE(renew.exit_code == 0, renew.err);
+  CHECK(renew.err.find("under --refresh-before 25h") != std::string::npos);
+  CHECK(rig.annotation("fluxkey.io/generation") == "2");
+  CHECK(rig.tokens().size() == 2);
+}
+
+TEST_CASE("rotate keeps the previous generation; --revoke-previous kills every older token") {
+  Rig rig;
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
+  std::string first = rig.stored_kubeconfig();
+  REQUIRE(rig.run("rotate", {"--github-repo", "acme/app"}).exit_code == 0);
+  CHECK(rig.generation_secrets() ==
+        std::set<std::string>{"flux-kubeconfig-gen-1", "flux-kubeconfig-gen-2"});
+  CHECK(rig.live_tokens() == 2);  // workflows that started with generation 1 keep working
+
+  REQUIRE(rig.run("rotate", {"--github-repo", "acme/app"}).exit_code == 0);
+  CHECK(rig.generation_secrets() ==
+        std::set<std::string>{"flux-kubeconfig-gen-2", "flux-kubeconfig-gen-3"});
+  CHECK(rig.live_tokens() == 2);
+
+  auto revoke = rig.run("rotate", {"--github-repo", "acme/app", "--revoke-previous"});
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  CHECK(rig.generation_secrets() == std::set<std::string>{"flux-kubeconfig-gen-4"});
+  CHECK(rig.live_tokens() == 1);
+  CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+  CHECK(rig.github_secret("repo", "acme/app")["writes"] == 4);
+
+  // The first kubeconfig is refused now; the newest works.
+  std::string old_path = rig.dir.write("old.kubeconfig", first);
+  auto refused =
+      run_program({"kubectl", "--kubeconfig", old_path, "get", "--raw", "/api/v1/namespaces"});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("Unauthorized") != std::string::npos);
+  std::string new_path = rig.dir.write("new.kubeconfig", rig.stored_kubeconfig());
+  auto works = run_program({"kubectl", "--kubeconfig", new_path, "get", "--raw",
+                            "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile"});
+  CHECK_MESSAGE(works.exit_code == 0, works.err);
+}
+
+TEST_CASE(
+    "a failing target: exit 3, named with GitHub's message, recorded; the next sync pushes "
+    "only it") {
+  Rig rig;
+  auto run = rig.run("sync", {"--github-repo", "acme/app", "--github-repo", "acme/missing"});
+  CHECK(run.exit_code == 3);
+  CHECK(run.err.find("acme/missing") != std::string::npos);
+  CHECK(run.err.find("Not Found") != std::string::npos);
+  json targets = rig.targets_annotation();
+  CHECK(targets["acme/app"]["generation"] == 1);
+  CHECK(targets["acme/missing"].value("generation", 0) == 0);
+  CHECK(targets["acme/missing"]["error"].get<std::string>().find("Not Found") != std::string::npos);
+  CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+
+  // A second rotation keeps generation 1 alive: acme/missing never got 2.
+  REQUIRE(
+      rig.run("rotate", {"--github-repo", "acme/app", "--github-repo", "acme/missing"}).exit_code ==
+      3);
+  REQUIRE(
+      rig.run("rotate", {"--github-repo", "acme/app", "--github-repo", "acme/missing"}).exit_code ==
+      3);
+  CHECK(rig.generation_secrets().size() == 3);
+
+  // Once the repository exists, sync pushes to it alone and mints nothing.
+  rig.github.control("POST", "/_sim/setup", {{"repos", {"acme/missing"}}});
+  size_t tokens_before = rig.tokens().size();
+  size_t since = rig.github.requests().size();
+  auto fixed = rig.run("sync", {"--github-repo", "acme/app", "--github-repo", "acme/missing"});
+  REQUIRE_MESSAGE(fixed.exit_code == 0, fixed.err);
+  CHECK(rig.tokens().size() == tokens_before);
+  CHECK(rig.requests(rig.github, "PUT", "/secrets/FLUX_KUBECONFIG", since) == 1);
+  CHECK(rig.github_kubeconfig("repo", "acme/missing") == rig.stored_kubeconfig());
+  CHECK_FALSE(rig.targets_annotation()["acme/missing"].contains("error"));
+  // Everyone has generation 3 now: generations 1 is pruned, 2 and 3 stay.
+  CHECK(rig.generation_secrets() ==
+        std::set<std::string>{"flux-kubeconfig-gen-2", "flux-kubeconfig-gen-3"});
+}
+
+TEST_CASE("sync: when no target can be reached nothing changes and the exit is 1") {
+  Rig rig;
+  auto run = rig.run("sync", {"--github-repo", "acme/missing"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("nothing was changed") != std::string::npos);
+  CHECK(rig.cluster_secret().is_null());
+  CHECK(rig.tokens().empty());
+
+  auto bad_token = run_fluxkey(rig.args("sync", {"--github-repo", "acme/app"}),
+                               rig.env("ghp_notARealToken0000000000000000000000"));
+  CHECK(bad_token.exit_code == 1);
+  CHECK(bad_token.err.find("Bad credentials") != std::string::npos);
+  CHECK(bad_token.err.find("ghp_notARealToken") == std::string::npos);
+  CHECK(rig.mutating_requests(rig.kube) == 0);
+}
+
+TEST_CASE("sync: bad input gets one line and exit 2 before any request") {
+  Rig rig;
+  struct Case {
+    std::vector<std::string> args;
+    std::string token;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{"--github-repo", "acme/app"}, "", "no GitHub credential"},
+      {{"--github-repo", "acme"}, kGitHubToken, "--github-repo"},
+      {{"--github-repo", "acme/app", "--github-secret", "GITHUB_KUBECONFIG"},
+       kGitHubToken,
+       "--github-secret"},
+      {{"--github-repo", "acme/app", "--github-secret", "1ABC"}, kGitHubToken, "--github-secret"},
+      {{"--github-org", "acme/app"}, kGitHubToken, "--github-org"},
+      {{"--github-org", "acme", "--github-org-visibility", "selected"},
+       kGitHubToken,
+       "--github-org-repos"},
+      {{"--github-repo", "acme/app", "--github-format", "yaml"}, kGitHubToken, "--github-format"},
+      {{"--github-repo", "acme/app", "--token-ttl", "1m"}, kGitHubToken, "--token-ttl"},
+      {{"--github-repo", "acme/app", "--refresh-before", "25h"}, kGitHubToken, "--refresh-before"},
+      {{"--github-repo", "acme/app", "--github-max-writes-per-minute", "0"},
+       kGitHubToken,
+       "--github-max-writes-per-minute"},
+      {{"--github-repo", "acme/app", "--github-app-id", "12"}, kGitHubToken, "--github-app-key"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.says);
+    auto run = run_fluxkey(rig.args("sync", c.args), rig.env(c.token));
+    CHECK(run.exit_code == 2);
+    CHECK(count_lines(run.err) == 1);
+    CHECK(run.err.find(c.says) != std::string::npos);
+  }
+  std::string config = rig.dir.write("bad.yaml", "github-repo: acme/app\ngithub-repos: acme/web\n");
+  auto run = run_fluxkey(rig.args("sync", {"--config", config}), rig.env());
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("unknown key \"github-repos\"") != std::string::npos);
+  CHECK(rig.kube.requests().empty());
+  CHECK(rig.github.requests().empty());
+}
+
+TEST_CASE("sync reads its settings from the CronJob's config file; flags win") {
+  Rig rig;
+  std::string config = rig.dir.write("fluxkey.yaml",
+                                     "service-account: fluxkey/flux-reconcile\n"
+                                     "token-ttl: 12h\n"
+                                     "github-repo: [acme/app, \"acme/app:prod\"]\n"
+                                     "github-secret: FROM_CONFIG\n"
+                                     "github-format: raw\n"
+                                     "warn-before: 1h\n"  // status's key: accepted
+                                     "revoke-previous: false\n");
+  auto run = rig.run("sync", {"--config", config, "--github-secret", "FLUX_KUBECONFIG"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  // raw: the YAML itself.
+  json s = rig.github_secret("env", "acme/app", "prod");
+  REQUIRE(s.is_object());
+  CHECK(s["value"] == rig.stored_kubeconfig());
+  auto expires = parse_rfc3339(rig.annotation("fluxkey.io/expires-at"));
+  auto minted = parse_rfc3339(rig.annotation("fluxkey.io/minted-at"));
+  REQUIRE((expires && minted));
+  CHECK(*expires - *minted > std::chrono::hours(11));
+  CHECK(*expires - *minted < std::chrono::hours(13));
+}
+
+TEST_CASE("sync --dry-run reads both APIs, changes nothing and prints the plan") {
+  Rig rig;
+  auto run = rig.run("sync", {"--dry-run", "--github-repo", "acme/app", "--github-repo",
+                              "acme/missing", "--github-org", "acme"});
+  CHECK(run.exit_code == 1);  // a target would fail
+  CHECK(run.out.find("would create generation Secret fluxkey/flux-kubeconfig-gen-1") !=
+        std::string::npos);
+  CHECK(run.out.find("would push FLUX_KUBECONFIG to repository acme/app\n") != std::string::npos);
+  CHECK(run.out.find("repository acme/missing: would fail") != std::string::npos);
+  CHECK(rig.mutating_requests(rig.kube) == 0);
+  CHECK(rig.mutating_requests(rig.github) == 0);
+  CHECK(rig.requests(rig.github, "GET", "/public-key") == 3);
+
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
+  size_t kube_since = rig.kube.requests().size();
+  size_t github_since = rig.github.requests().size();
+  auto rotate = rig.run("rotate", {"--dry-run", "--revoke-previous", "--github-repo", "acme/app"});
+  REQUIRE_MESSAGE(rotate.exit_code == 0, rotate.err);
+  CHECK(rotate.out.find("would create generation Secret fluxkey/flux-kubeconfig-gen-2") !=
+        std::string::npos);
+  for (const auto& r : rig.kube.requests(kube_since)) CHECK(r["method"] == "GET");
+  for (const auto& r : rig.github.requests(github_since)) CHECK(r["method"] == "GET");
+}
+
+TEST_CASE("status reports generations, expiry and per-target state; exit 1 near expiry") {
+  Rig rig;
+  auto none = rig.run("status");
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.find("run fluxkey sync") != std::string::npos);
+
+  REQUIRE(
+      rig.run("sync", {"--github-repo", "acme/app", "--github-repo", "acme/missing"}).exit_code ==
+      3);
+  auto table = rig.run("status", {"--github-repo", "acme/web"});
+  REQUIRE_MESSAGE(table.exit_code == 0, table.err);
+  CHECK(table.out.find("Generation    1") != std::string::npos);
+  CHECK(table.out.find("Health        ok") != std::string::npos);
+  CHECK(table.out.find("acme/app ") != std::string::npos);
+  CHECK(table.out.find("current") != std::string::npos);
+  CHECK(table.out.find("failing: ") != std::string::npos);
+  CHECK(table.out.find("never pushed") != std::string::npos);  // acme/web: configured only
+  check_no_secret(table, token_of(rig.stored_kubeconfig()));
+
+  auto json_run = rig.run("status", {"--log-format", "json"});
+  REQUIRE_MESSAGE(json_run.exit_code == 0, json_run.err);
+  json doc = json::parse(json_run.out);
+  CHECK(doc["generation"] == 1);
+  CHECK(doc["healthy"] == true);
+  CHECK(doc["generations"] == json::array({1}));
+  CHECK(doc["targets"].size() == 2);
+
+  auto warn = rig.run("status", {"--warn-before", "25h"});
+  CHECK(warn.exit_code == 1);
+  CHECK(warn.err.find("within --warn-before 25h") != std::string::npos);
+}
+
+TEST_CASE("revoke deletes all generations but the newest; --all the newest too, and says so") {
+  Rig rig;
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(rig.run("rotate", {"--github-repo", "acme/app"}).exit_code == 0);
+  CHECK(rig.live_tokens() == 2);
+
+  auto dry = rig.run("revoke", {"--dry-run"});
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  CHECK(dry.out.find("would delete generation Secret fluxkey/flux-kubeconfig-gen-1") !=
+        std::string::npos);
+  CHECK(rig.live_tokens() == 2);
+
+  auto revoke = rig.run("revoke");
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  CHECK(rig.live_tokens() == 1);
+  CHECK(rig.generation_secrets() == std::set<std::string>{"flux-kubeconfig-gen-2"});
+  auto nothing = rig.run("revoke");
+  CHECK(nothing.exit_code == 0);
+  CHECK(nothing.err.find("nothing to revoke") != std::string::npos);
+
+  auto all = rig.run("revoke", {"--all"});
+  REQUIRE_MESSAGE(all.exit_code == 0, all.err);
+  CHECK(rig.live_tokens() == 0);
+  CHECK(all.err.find("dead credential") != std::string::npos);
+  CHECK(all.err.find("acme/app") != std::string::npos);
+  auto status = rig.run("status");
+  CHECK(status.exit_code == 1);
+  CHECK(status.out.find("revoked") != std::string::npos);
+
+  // The next sync sees the revocation and mints again.
+  auto sync = rig.run("sync", {"--github-repo", "acme/app"});
+  REQUIRE_MESSAGE(sync.exit_code == 0, sync.err);
+  CHECK(sync.err.find("was revoked") != std::string::npos);
+  CHECK(rig.live_tokens() == 1);
+  CHECK(rig.run("status").exit_code == 0);
+}
+
+TEST_CASE("sync refuses a Secret that fluxkey does not manage") {
+  Rig rig;
+  rig.kube.control("POST", "/_sim/objects",
+                   json::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":
+                     {"name":"flux-kubeconfig","namespace":"fluxkey"},"data":{"a":"Yg=="}})"));
+  auto run = rig.run("sync", {"--github-repo", "acme/app"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("not managed by fluxkey") != std::string::npos);
+  CHECK(rig.tokens().empty());
+}
+
+TEST_CASE("sync rides out GitHub faults where retrying is safe and records the truth otherwise") {
+  Rig rig;
+  SUBCASE("a reset and a 502 on a PUT are retried") {
+    rig.github.add_fault(
+        {{"method", "PUT"}, {"path", "/repos/acme/app/actions/secrets/"}, {"action", "reset"}});
+    rig.github.add_fault(
+        {{"method", "PUT"}, {"path", "/orgs/acme/"}, {"action", "status"}, {"status", 502}});
+    auto run = rig.run("sync", {"--github-repo", "acme/app", "--github-org", "acme"});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+    CHECK(rig.github_kubeconfig("org", "acme") == rig.stored_kubeconfig());
+  }
+  SUBCASE("GitHub down for one target: exit 3, that target named, the others pushed") {
+    rig.github.add_fault({{"method", "PUT"},
+                          {"path", "/environments/prod/"},
+                          {"action", "status"},
+                          {"status", 503},
+                          {"times", -1}});
+    auto run = rig.run("sync", kThreeTargets);
+    CHECK(run.exit_code == 3);
+    CHECK(run.err.find("environment prod of acme/app") != std::string::npos);
+    json targets = rig.targets_annotation();
+    CHECK(targets["acme/app"]["generation"] == 1);
+    CHECK(targets["org:acme"]["generation"] == 1);
+    CHECK(targets["acme/app:prod"].contains("error"));
+    CHECK(rig.github_secret("env", "acme/app", "prod").is_null());
+  }
+  SUBCASE("the API server down: exit 1, GitHub untouched") {
+    rig.kube.add_fault(
+        {{"path", "/secrets"}, {"action", "status"}, {"status", 503}, {"times", -1}});
+    auto run = rig.run("sync", {"--github-repo", "acme/app"});
+    CHECK(run.exit_code == 1);
+    CHECK(count_lines(run.err) == 1);
+    CHECK(rig.mutating_requests(rig.github) == 0);
+  }
+  SUBCASE("storing fails after minting: the fresh token is revoked and nothing is pushed") {
+    rig.kube.add_fault({{"method", "PATCH"},
+                        {"path", "/secrets/flux-kubeconfig$"},
+                        {"action", "status"},
+                        {"status", 403},
+                        {"times", -1}});
+    auto run = rig.run("sync", {"--github-repo", "acme/app"});
+    CHECK(run.exit_code == 1);
+    CHECK(run.err.find("nothing was pushed") != std::string::npos);
+    CHECK(rig.live_tokens() == 0);
+    CHECK(rig.generation_secrets().empty());
+    CHECK(rig.mutating_requests(rig.github) == 0);
+  }
+}
+
+TEST_CASE("sync selected org visibility sends the repository ids, every time") {
+  Rig rig;
+  auto run = rig.run("sync", {"--github-org", "acme", "--github-org-visibility", "selected",
+                              "--github-org-repos", "app,web"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  json s = rig.github_secret("org", "acme");
+  REQUIRE(s.is_object());
+  CHECK(s["visibility"] == "selected");
+  CHECK(s["selected_repository_ids"].size() == 2);
+  REQUIRE(rig.run("rotate", {"--github-org", "acme", "--github-org-visibility", "selected",
+                             "--github-org-repos", "app,web"})
+              .exit_code == 0);
+  CHECK(rig.github_secret("org", "acme")["selected_repository_ids"].size() == 2);
+}
+
+TEST_CASE("sync paces its writes: a tight write budget is never exceeded") {
+  Rig rig;
+  // A minute of 3 s on both sides; 2 writes a minute.
+  rig.github.control("POST", "/_sim/limits", {{"writes_per_minute", 2}, {"time_scale", 0.05}});
+  auto env = rig.env();
+  env.emplace_back("FLUXKEY_PACING_TIME_SCALE", "0.05");
+  auto run = run_fluxkey(
+      rig.args("sync", {"--github-repo", "acme/app", "--github-repo", "acme/web", "--github-repo",
+                        "acme/app:prod", "--github-max-writes-per-minute", "2"}),
+      env);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  for (const auto& r : rig.github.requests()) CHECK(r["status"] != 403);
+  CHECK(rig.requests(rig.github, "PUT", "/secrets/FLUX_KUBECONFIG") == 3);
+}
