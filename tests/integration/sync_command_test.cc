@@ -571,3 +571,63 @@ TEST_CASE("sync paces its writes: a tight write budget is never exceeded") {
   for (const auto& r : rig.github.requests()) CHECK(r["status"] != 403);
   CHECK(rig.requests(rig.github, "PUT", "/secrets/FLUX_KUBECONFIG") == 3);
 }
+
+TEST_CASE("sync as a GitHub App: one installation token per account, reused for the run") {
+  Rig rig;
+  std::string key = rig.dir.path() + "/app.pem";
+  auto genkey = run_program(
+      {"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key});
+  REQUIRE_MESSAGE(genkey.exit_code == 0, genkey.err);
+  auto pub = run_program({"openssl", "pkey", "-in", key, "-pubout"});
+  REQUIRE_MESSAGE(pub.exit_code == 0, pub.err);
+  rig.github.control("POST", "/_sim/setup",
+                     {{"apps",
+                       {{{"id", 77},
+                         {"client_id", "Iv1.fluxkeytest"},
+                         {"public_key_pem", pub.out},
+                         {"installations", {{{"id", 1001}, {"account", "acme"}}}}}}}});
+
+  std::vector<std::string> app = {"--github-app-id", "Iv1.fluxkeytest", "--github-app-key", key};
+  std::vector<std::string> args = kThreeTargets;
+  args.insert(args.end(), app.begin(), app.end());
+
+  // --dry-run creates no installation token (a POST), so it reads nothing from GitHub.
+  std::vector<std::string> dry_args = args;
+  dry_args.push_back("--dry-run");
+  auto dry = run_fluxkey(rig.args("sync", dry_args), rig.env(""));
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  CHECK(dry.out.find("not checked") != std::string::npos);
+  CHECK(rig.github.requests().empty());
+
+  auto run = run_fluxkey(rig.args("sync", args), rig.env(""));
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+  CHECK(rig.github_kubeconfig("env", "acme/app", "prod") == rig.stored_kubeconfig());
+  CHECK(rig.github_kubeconfig("org", "acme") == rig.stored_kubeconfig());
+  CHECK(rig.requests(rig.github, "POST", "/access_tokens") == 1);
+  CHECK(rig.requests(rig.github, "GET", "/installation") == 1);
+  for (const auto& r : rig.github.requests()) {
+    if (r["method"] == "PUT") CHECK(r["user"] == "installation:1001");
+  }
+
+  // Not installed on the account: one line naming the App and the fix.
+  auto other = run_fluxkey(rig.args("sync", {"--github-repo", "other/app", "--github-app-id", "77",
+                                             "--github-app-key", key}),
+                           rig.env(""));
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find("not installed on other") != std::string::npos);
+}
+
+TEST_CASE("sync: a token without the organization permission is named with the scope it needs") {
+  Rig rig;
+  constexpr const char* kRepoOnly = "ghp_syncRepoOnly00000000000000000000000";
+  rig.github.control("POST", "/_sim/setup", {{"tokens", {std::string(kRepoOnly) + "=repo"}}});
+  auto run = run_fluxkey(rig.args("sync", kThreeTargets), rig.env(kRepoOnly));
+  CHECK(run.exit_code == 3);
+  CHECK(run.err.find("organization acme") != std::string::npos);
+  CHECK(run.err.find("admin:org") != std::string::npos);
+  CHECK(run.err.find(kRepoOnly) == std::string::npos);
+  CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+  CHECK(rig.targets_annotation()["org:acme"]["error"].get<std::string>().find("admin:org") !=
+        std::string::npos);
+}
