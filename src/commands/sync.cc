@@ -201,7 +201,7 @@ class Sync {
     next.server = endpoint.server;
     next.targets = configured_records(stored);
     try {
-      store_.write(next);
+      write_checked(next);
     } catch (const Error& e) {
       // The token was never stored anywhere: revoke it rather than leave a
       // live credential nobody knows about.
@@ -219,6 +219,27 @@ class Sync {
     logger().info("minted generation " + std::to_string(generation) + " for ServiceAccount " +
                   sa.str() + ", valid until " + format_rfc3339(token.expires_at) +
                   "; stored in Secret " + options_.k8s_secret.str());
+  }
+
+  // A Conflict on the resourceVersion precondition has two causes: another
+  // writer, or fluxkey's own attempt that landed while its reply was lost
+  // (the retry then carries a stale resourceVersion). Re-reading tells them
+  // apart: when the Secret still holds this generation's kubeconfig, the
+  // records are fluxkey's alone to write, so it writes again.
+  void write_checked(StoredKubeconfig& wanted) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        store_.write(wanted);
+        return;
+      } catch (const kube::ApiError& e) {
+        if (e.status() != 409 || attempt == 3) throw;
+        StoredKubeconfig current = store_.read();
+        if (current.generation != wanted.generation || current.kubeconfig != wanted.kubeconfig) {
+          throw;
+        }
+        wanted.resource_version = current.resource_version;
+      }
+    }
   }
 
   void discard_generation(long generation) {
@@ -275,7 +296,7 @@ class Sync {
     }
     stored.targets = configured_records(stored);
     try {
-      store_.write(stored);
+      write_checked(stored);
     } catch (const Error& e) {
       throw Error("pushed to " + std::to_string(total - failures.size()) + " of " +
                   std::to_string(total) + " GitHub targets but cannot record it in Secret " +

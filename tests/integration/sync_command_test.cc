@@ -504,6 +504,26 @@ TEST_CASE("sync rides out GitHub faults where retrying is safe and records the t
     CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
     CHECK(rig.github_kubeconfig("org", "acme") == rig.stored_kubeconfig());
   }
+  SUBCASE("a lost reply to the Secret write is told apart from a concurrent writer") {
+    rig.kube.add_fault({{"method", "PATCH"},
+                        {"path", "/secrets/flux-kubeconfig$"},
+                        {"action", "reset"},
+                        {"phase", "after"},
+                        {"times", 2}});
+    auto run = rig.run("sync", {"--github-repo", "acme/app"});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(rig.live_tokens() == 1);
+    CHECK(rig.github_kubeconfig("repo", "acme/app") == rig.stored_kubeconfig());
+    CHECK(rig.targets_annotation()["acme/app"]["generation"] == 1);
+    REQUIRE(rig.run("rotate", {"--github-repo", "acme/app"}).exit_code == 0);
+    rig.kube.add_fault({{"method", "PATCH"},
+                        {"path", "/secrets/flux-kubeconfig$"},
+                        {"action", "reset"},
+                        {"phase", "after"}});
+    REQUIRE(rig.run("rotate", {"--github-repo", "acme/app"}).exit_code == 0);
+    CHECK(rig.annotation("fluxkey.io/generation") == "3");
+    CHECK(rig.targets_annotation()["acme/app"]["generation"] == 3);
+  }
   SUBCASE("GitHub down for one target: exit 3, that target named, the others pushed") {
     rig.github.add_fault({{"method", "PUT"},
                           {"path", "/environments/prod/"},
