@@ -5,6 +5,8 @@
 // `hook` lets a test answer any request itself (rate limits, faults).
 #pragma once
 
+#include "support/captured_log.h"
+
 #include <sodium.h>
 #include <unistd.h>
 
@@ -234,42 +236,7 @@ class FakeGitHub {
   int issued_ = 0;
 };
 
-// What the process logger writes to stderr, debug records included, for the
-// life of the object.
-class CapturedStderr {
- public:
-  CapturedStderr() : file_(std::tmpfile()), saved_fd_(::dup(2)) {
-    if (file_ == nullptr || saved_fd_ < 0) throw std::runtime_error("cannot capture stderr");
-    std::fflush(stderr);
-    ::dup2(::fileno(file_), 2);
-    was_verbose_ = logger().verbose();
-    logger().set_verbose(true);
-  }
-  ~CapturedStderr() {
-    logger().set_verbose(was_verbose_);
-    std::fflush(stderr);
-    ::dup2(saved_fd_, 2);
-    ::close(saved_fd_);
-    std::fclose(file_);
-  }
-  CapturedStderr(const CapturedStderr&) = delete;
-  CapturedStderr& operator=(const CapturedStderr&) = delete;
-
-  std::string text() {
-    std::fflush(stderr);
-    std::string out;
-    std::rewind(file_);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0) out.append(buffer, n);
-    return out;
-  }
-
- private:
-  std::FILE* file_;
-  int saved_fd_;
-  bool was_verbose_ = false;
-};
+using CapturedStderr = fluxkey::testing::CapturedLog;
 
 class FakeTransport : public http::Transport {
  public:

@@ -9,9 +9,12 @@
 
 #include "core/log.h"
 #include "http/http.h"
+#include "support/captured_log.h"
 
 namespace fluxkey::http {
 namespace {
+
+using fluxkey::testing::CapturedLog;
 
 using std::chrono::milliseconds;
 using Step = std::variant<Response, NetworkError>;
@@ -91,41 +94,6 @@ std::string http_date(std::time_t when) {
   std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return text;
 }
-
-// Sends what the process logger writes to stderr into a temporary file for
-// the life of the object, with debug records on.
-class CapturedLog {
- public:
-  CapturedLog() : file_(std::tmpfile()), saved_fd_(::dup(2)) {
-    REQUIRE(file_ != nullptr);
-    REQUIRE(saved_fd_ >= 0);
-    std::fflush(stderr);
-    REQUIRE(::dup2(::fileno(file_), 2) == 2);
-    was_verbose_ = logger().verbose();
-    logger().set_verbose(true);
-  }
-  ~CapturedLog() {
-    logger().set_verbose(was_verbose_);
-    std::fflush(stderr);
-    ::dup2(saved_fd_, 2);
-    ::close(saved_fd_);
-    std::fclose(file_);
-  }
-  std::string text() {
-    std::fflush(stderr);
-    std::string out;
-    std::rewind(file_);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0) out.append(buffer, n);
-    return out;
-  }
-
- private:
-  std::FILE* file_;
-  int saved_fd_;
-  bool was_verbose_ = false;
-};
 
 }  // namespace
 

@@ -15,4 +15,9 @@ std::string loggable_url(std::string_view url);
 // ("127.0.0.1:6443", "api.github.com:443", "[::1]:8443").
 std::string host_port(std::string_view url);
 
+// Percent-encodes everything but RFC 3986 unreserved characters: a name
+// users typed ("prod/eu", "a b", a label selector) as one path segment or
+// query value.
+std::string percent_encode(std::string_view text);
+
 }  // namespace fluxkey::http

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "core/text.h"
+#include "http/url.h"
 
 namespace fluxkey::kube {
 namespace {
@@ -69,21 +70,6 @@ std::string reason_for_status(long status) {
     default:
       return "Unknown";
   }
-}
-
-std::string url_encode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string with_query(const std::string& path, const std::string& param) {
@@ -422,8 +408,9 @@ Json Client::patch(const std::string& path, const Json& body, PatchType type) {
 
 Json Client::apply(const std::string& path, const Json& body, const std::string& field_manager,
                    bool force) {
-  std::string url = with_query(config_.server + path, "fieldManager=" + url_encode(field_manager) +
-                                                          "&force=" + (force ? "true" : "false"));
+  std::string url =
+      with_query(config_.server + path, "fieldManager=" + http::percent_encode(field_manager) +
+                                            "&force=" + (force ? "true" : "false"));
   auto request = make_request("PATCH", url, true);
   // JSON is YAML, so the apply body needs no YAML emitter.
   request.headers.emplace_back("Content-Type", "application/apply-patch+yaml");

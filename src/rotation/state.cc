@@ -1,10 +1,10 @@
 #include "rotation/state.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/base64.h"
 #include "core/error.h"
+#include "http/url.h"
 
 namespace fluxkey::rotation {
 namespace {
@@ -32,22 +32,6 @@ long parse_generation(const std::string& text) {
 std::optional<Clock::time_point> optional_time(const std::string& text) {
   if (text.empty()) return std::nullopt;
   return parse_rfc3339(text);
-}
-
-// Label selectors travel in a query string.
-std::string query_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789ABCDEF";
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -124,8 +108,8 @@ StoredKubeconfig Store::read() {
 std::vector<GenerationSecret> Store::generations() {
   std::string selector =
       std::string(kManagedByLabel) + "=fluxkey," + kOwnerLabel + "=" + secret_.name;
-  Json list =
-      client_.get(secrets_path(sa_.namespace_) + "?labelSelector=" + query_escape(selector));
+  Json list = client_.get(secrets_path(sa_.namespace_) +
+                          "?labelSelector=" + http::percent_encode(selector));
   std::vector<GenerationSecret> out;
   for (const auto& item : list.value("items", Json::array())) {
     const Json meta = item.value("metadata", Json::object());
