@@ -101,18 +101,20 @@ show "GITHUB_TOKEN=... fluxkey sync $SYNC_SHOWN"
 fluxkey sync "${SYNC[@]}"
 
 step "What GitHub holds (github-sim opens the sealed values)"
+github_control GET /_sim/state </dev/null >"$WORK/state.json"
 github_control GET /_sim/secrets </dev/null | python3 -c '
 import json, sys
+names = {r["id"]: r["full_name"] for r in json.load(open(sys.argv[1]))["repos"]}
 for s in json.load(sys.stdin)["secrets"]:
-    where = {"repo": s["owner"] + "/" + s["repository"],
-             "env": s["owner"] + "/" + s["repository"] + " environment " + str(s["environment"]),
-             "org": "organization " + s["owner"]}[s["scope"]]
-    extra = ""
-    if s["scope"] == "org":
-        extra = ", visibility " + s["visibility"] + ", repository ids " + \
-            ",".join(str(i) for i in s.get("selected_repository_ids") or [])
-    print("%-16s %-34s %d bytes of base64 kubeconfig%s" % (s["name"], where, len(s["value"]), extra))
-'
+    if s["scope"] == "repo":
+        where = "repository " + s["owner"] + "/" + s["repository"]
+    elif s["scope"] == "env":
+        where = "environment " + s["environment"] + " of " + s["owner"] + "/" + s["repository"]
+    else:
+        where = "organization " + s["owner"] + " (" + s["visibility"] + ": " + ", ".join(
+            names.get(i, str(i)) for i in s.get("selected_repository_ids") or []) + ")"
+    print("%s in %s: %d bytes of base64 kubeconfig" % (s["name"], where, len(s["value"])))
+' "$WORK/state.json"
 kubeconfig_from_github acme/app "$WORK/old.kubeconfig"
 show "base64 -d < FLUX_KUBECONFIG of acme/app > old.kubeconfig"
 redacted "$WORK/old.kubeconfig"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <map>
 
 #include "core/base64.h"
@@ -42,6 +43,7 @@ std::map<std::string, std::string> preflight(const SyncOptions& options,
                                              const std::vector<github::Target>& targets,
                                              github::Client& github) {
   std::map<std::string, std::string> failures;
+  github.prefetch_public_keys(targets);
   for (const auto& target : targets) {
     try {
       github.public_key(target);
@@ -113,6 +115,17 @@ class Sync {
         kube_(kube) {}
 
   ExitCode run() {
+    const bool read_github =
+        github_ != nullptr && (!options_.dry_run || options_.dry_run_reads_github);
+    // A forced run pushes to every target whatever the cluster holds, so it
+    // reads GitHub's keys while it reads the cluster. A plain sync first
+    // learns whether it has anything to do, and may never ask GitHub.
+    std::future<std::map<std::string, std::string>> early;
+    if (options_.force && read_github) {
+      early = std::async(std::launch::async,
+                         [this] { return preflight(options_, options_.targets, *github_); });
+    }
+
     StoredKubeconfig stored = store_.read();
     auto generations = store_.generations();
     Endpoint endpoint = resolve_endpoint(kube_, options_.endpoint);
@@ -125,9 +138,12 @@ class Sync {
       return ExitCode::kOk;
     }
 
-    const bool read_github = !options_.dry_run || options_.dry_run_reads_github;
     std::map<std::string, std::string> failures;
-    if (github_ != nullptr && read_github) failures = preflight(options_, plan.to_push, *github_);
+    if (early.valid()) {
+      failures = early.get();
+    } else if (read_github) {
+      failures = preflight(options_, plan.to_push, *github_);
+    }
 
     if (options_.dry_run) {
       print_plan(options_, plan, stored, endpoint, generations, failures, read_github);

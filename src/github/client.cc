@@ -1,7 +1,9 @@
 #include "github/client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -30,6 +32,10 @@ constexpr milliseconds kRateLimitBackoff{60'000};
 constexpr milliseconds kMinRateLimitWait{1'000};
 // A bound on refusals in a row, whatever max_wait allows.
 constexpr int kMaxRateLimitHits = 30;
+// Reading many public keys one after another dominates a large fan-out;
+// reads may run concurrently (GitHub allows 100 at once), writes may not.
+constexpr size_t kPrefetchMinTargets = 8;
+constexpr size_t kPrefetchConnections = 8;
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -86,6 +92,7 @@ struct Client::State {
   explicit State(ClientOptions opts)
       : options(std::move(opts)),
         api(normalize_api_url(options.api_url)),
+        graphql(graphql_url(api)),
         budget(options.pacing.writes_per_minute, options.pacing.writes_per_hour,
                options.pacing.time_scale) {}
 
@@ -93,6 +100,13 @@ struct Client::State {
     PublicKey key;
     std::string etag;
   };
+  static std::optional<CachedKey> parse_public_key(const http::Response& response) {
+    Json body = Json::parse(response.body, nullptr, false);
+    CachedKey entry{{string_field(body, "key_id"), string_field(body, "key")},
+                    response.header("etag").value_or("")};
+    if (entry.key.key_id.empty() || entry.key.key.empty()) return std::nullopt;
+    return entry;
+  }
   struct CachedToken {
     std::string token;  // secret
     Clock::time_point issued;
@@ -107,7 +121,8 @@ struct Client::State {
     PacedTransport(State& state, std::unique_ptr<http::Transport> inner)
         : state_(state), inner_(std::move(inner)) {}
     http::Response send(const http::Request& request) override {
-      const bool write = WriteBudget::is_write(request.method);
+      // GraphQL queries are POSTs that create nothing.
+      const bool write = WriteBudget::is_write(request.method) && request.url != state_.graphql;
       if (write) state_.wait_for_budget();
       ++state_.sent;
       struct Record {
@@ -230,20 +245,27 @@ struct Client::State {
     return installation_token(installation_for(target));
   }
 
-  http::Response send_once(const std::string& method, const std::string& path,
-                           const std::string& body, const std::string& bearer,
-                           const http::Headers& extra, bool idempotent,
-                           const ErrorContext& context) {
+  http::Request make_request(const std::string& method, const std::string& path,
+                             const std::string& body, const std::string& bearer,
+                             const http::Headers& extra = {}) const {
     http::Request request;
     request.method = method;
-    request.url = api + path;
-    request.idempotent = idempotent;
+    request.url = path.rfind("https://", 0) == 0 ? path : api + path;
     request.headers = {{"Accept", "application/vnd.github+json"},
                        {"X-GitHub-Api-Version", "2022-11-28"},
                        {"Authorization", "Bearer " + bearer}};
     if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
     request.headers.insert(request.headers.end(), extra.begin(), extra.end());
     request.body = body;
+    return request;
+  }
+
+  http::Response send_once(const std::string& method, const std::string& path,
+                           const std::string& body, const std::string& bearer,
+                           const http::Headers& extra, bool idempotent,
+                           const ErrorContext& context) {
+    http::Request request = make_request(method, path, body, bearer, extra);
+    request.idempotent = idempotent;
     try {
       return http->send(request);
     } catch (const http::NetworkError& e) {
@@ -309,10 +331,13 @@ struct Client::State {
 
   ClientOptions options;
   std::string api;
+  std::string graphql;  // absolute: GHES serves it beside /api/v3, not under it
   std::function<Clock::time_point()> clock = [] { return Clock::now(); };
   std::function<void(milliseconds)> sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
-  int sent = 0;
+  std::atomic<int> sent = 0;
   WriteBudget budget;
+  // Production only: more connections, for reading many keys at once.
+  std::function<std::unique_ptr<http::Transport>()> make_transport;
   std::optional<AppKey> app_key;
   std::unique_ptr<http::Client> http;
   std::map<std::string, int64_t> installations;  // by lower-case account
@@ -332,7 +357,9 @@ std::unique_ptr<http::Transport> make_github_transport() {
 
 }  // namespace
 
-Client::Client(ClientOptions options) : Client(std::move(options), make_github_transport()) {}
+Client::Client(ClientOptions options) : Client(std::move(options), make_github_transport()) {
+  state_->make_transport = make_github_transport;
+}
 
 Client::Client(ClientOptions options, std::unique_ptr<http::Transport> transport)
     : state_(std::make_unique<State>(std::move(options))) {
@@ -357,6 +384,54 @@ void Client::set_sleeper(std::function<void(std::chrono::milliseconds)> sleep) {
   state_->sleep = std::move(sleep);
 }
 
+void Client::prefetch_public_keys(const std::vector<Target>& targets) {
+  if (!state_->make_transport) return;
+  struct Work {
+    Target target;
+    std::string bearer;  // secret
+  };
+  std::vector<Work> work;
+  for (const auto& target : targets) {
+    if (state_->keys.count(target.id()) != 0) continue;
+    try {
+      // Serially: installation tokens are shared state, minted once each.
+      work.push_back({target, state_->credential_for(target)});
+    } catch (const Error&) {
+      // public_key() meets the same failure again and reports it.
+    }
+  }
+  if (work.size() < kPrefetchMinTargets) return;
+
+  std::atomic<size_t> next = 0;
+  std::mutex found_mutex;
+  std::map<std::string, State::CachedKey> found;
+  {
+    std::vector<std::jthread> workers;
+    const size_t n = std::min(kPrefetchConnections, work.size());
+    for (size_t i = 0; i < n; ++i) {
+      workers.emplace_back([&] {
+        http::Client client(state_->make_transport(), retry_policy());
+        for (size_t k = next++; k < work.size(); k = next++) {
+          const Work& item = work[k];
+          try {
+            ++state_->sent;
+            http::Response response = client.send(state_->make_request(
+                "GET", item.target.secrets_path() + "/public-key", "", item.bearer));
+            if (response.status != 200) continue;
+            auto entry = State::parse_public_key(response);
+            if (!entry) continue;
+            std::lock_guard lock(found_mutex);
+            found[item.target.id()] = *entry;
+          } catch (const std::exception&) {
+            // Left for the serial path, which reports it properly.
+          }
+        }
+      });
+    }
+  }  // the workers join here
+  for (auto& [id, entry] : found) state_->keys[id] = std::move(entry);
+}
+
 int Client::requests_sent() const {
   return state_->sent;
 }
@@ -368,47 +443,58 @@ PublicKey Client::public_key(const Target& target) {
   http::Response response = state_->call("GET", target.secrets_path() + "/public-key", "",
                                          State::Auth::kAccount, &target, context);
   if (!is_success(response.status)) throw refusal(context, response);
-  Json body = Json::parse(response.body, nullptr, false);
-  State::CachedKey entry{{string_field(body, "key_id"), string_field(body, "key")},
-                         response.header("etag").value_or("")};
-  if (entry.key.key_id.empty() || entry.key.key.empty()) {
+  auto entry = State::parse_public_key(response);
+  if (!entry) {
     throw GitHubError(static_cast<int>(response.status),
                       target.describe() +
                           ": GitHub answered the public key request without "
                           "key_id and key");
   }
-  state_->keys[target.id()] = entry;
-  return entry.key;
+  state_->keys[target.id()] = *entry;
+  return entry->key;
 }
 
 std::vector<int64_t> Client::repository_ids(const std::string& org,
                                             const std::vector<std::string>& names) {
-  std::vector<int64_t> ids;
+  std::vector<std::string> missing;
   for (const auto& name : names) {
     const std::string key = lower(org + "/" + name);
-    auto cached = state_->repo_ids.find(key);
-    if (cached != state_->repo_ids.end()) {
-      ids.push_back(cached->second);
-      continue;
+    if (state_->repo_ids.count(key) == 0 &&
+        std::find(missing.begin(), missing.end(), name) == missing.end()) {
+      missing.push_back(name);
     }
+  }
+  if (!missing.empty()) {
+    // One GraphQL query resolves every name (as gh does), where REST needs a
+    // request per repository. Names were validated (letters, digits, '-',
+    // '_', '.'); dump() quotes them as GraphQL string literals anyway.
+    std::string query = "query {";
+    for (size_t i = 0; i < missing.size(); ++i) {
+      query += " r" + std::to_string(i) + ": repository(owner: " + Json(org).dump() +
+               ", name: " + Json(missing[i]).dump() + ") { databaseId }";
+    }
+    query += " }";
     // The organization's credential: an App finds its installation through
     // the organization, shared with the organization's own secrets.
     const Target owner = Target::organization(org);
-    const Target repo = Target::repository(org, name);
-    ErrorContext context = state_->context_for(repo);
-    context.what += " (from --github-org-repos)";
-    http::Response response =
-        state_->call("GET", "/repos/" + path_segment(org) + "/" + path_segment(name), "",
-                     State::Auth::kAccount, &owner, context);
+    ErrorContext context = state_->context_for(owner);
+    context.what += " (resolving --github-org-repos)";
+    http::Response response = state_->call("POST", state_->graphql, Json{{"query", query}}.dump(),
+                                           State::Auth::kAccount, &owner, context);
     if (!is_success(response.status)) throw refusal(context, response);
-    auto id = integer_field(Json::parse(response.body, nullptr, false), "id");
-    if (!id) {
-      throw GitHubError(static_cast<int>(response.status),
-                        context.what + ": GitHub answered without a repository id");
+    const Json data = Json::parse(response.body, nullptr, false).value("data", Json::object());
+    for (size_t i = 0; i < missing.size(); ++i) {
+      auto id = integer_field(data.value("r" + std::to_string(i), Json::object()), "databaseId");
+      if (!id) {
+        throw GitHubError(404, "repository " + org + "/" + missing[i] +
+                                   " (from --github-org-repos): not found, or the credential "
+                                   "cannot see it; check the name");
+      }
+      state_->repo_ids[lower(org + "/" + missing[i])] = *id;
     }
-    state_->repo_ids[key] = *id;
-    ids.push_back(*id);
   }
+  std::vector<int64_t> ids;
+  for (const auto& name : names) ids.push_back(state_->repo_ids.at(lower(org + "/" + name)));
   return ids;
 }
 
@@ -459,16 +545,13 @@ PutOutcome Client::put_secret(const Target& target, const std::string& name, std
       throw refused(response, "; the public key has not changed, so sealing again cannot help");
     }
     if (!is_success(fresh.status)) throw refusal(context, fresh);
-    Json body = Json::parse(fresh.body, nullptr, false);
-    State::CachedKey entry{{string_field(body, "key_id"), string_field(body, "key")},
-                           fresh.header("etag").value_or("")};
-    if (entry.key.key_id.empty() || entry.key.key.empty() ||
-        (entry.key.key_id == old.key.key_id && entry.key.key == old.key.key)) {
+    auto entry = State::parse_public_key(fresh);
+    if (!entry || (entry->key.key_id == old.key.key_id && entry->key.key == old.key.key)) {
       throw refused(response, "; the public key has not changed, so sealing again cannot help");
     }
     logger().info("GitHub public key changed; sealing again", {{"target", target.id()}});
-    state_->keys[target.id()] = entry;
-    response = put(entry.key);
+    state_->keys[target.id()] = *entry;
+    response = put(entry->key);
   }
   if (response.status == 201) return PutOutcome::kCreated;
   if (response.status == 204 || response.status == 200) return PutOutcome::kUpdated;

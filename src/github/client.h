@@ -89,6 +89,12 @@ class Client {
   // the target exists and the credential may read its secrets.
   PublicKey public_key(const Target& target);
 
+  // Reads the public keys of many targets over several connections at once
+  // and caches them, so that public_key() finds them. Only worth it, and
+  // only done, for eight targets or more with the production transport;
+  // failures are left for public_key() to meet and report.
+  void prefetch_public_keys(const std::vector<Target>& targets);
+
   // Resolves repository names of `org` to ids (GET /repos/ORG/NAME), cached.
   std::vector<int64_t> repository_ids(const std::string& org,
                                       const std::vector<std::string>& names);

@@ -232,11 +232,10 @@ TEST_CASE("github: organization secrets carry visibility and the selected reposi
   CHECK(stored.plaintext == "w");
   CHECK(stored.body["visibility"] == "selected");
   CHECK(stored.body["selected_repository_ids"] == Json::array({101, 202}));
-  // Repository ids are looked up once.
-  CHECK(h.github->count("GET", "/repos/acme/app") == 1);
-  CHECK(h.github->count("GET", "/repos/acme/web") == 1);
+  // Repository ids: one GraphQL query for both, then cached.
+  CHECK(h.github->count("POST", "/graphql") == 1);
   CHECK(h.client->repository_ids("acme", {"web", "app"}) == std::vector<int64_t>{202, 101});
-  CHECK(h.github->count("GET", "/repos/acme/app") == 1);
+  CHECK(h.github->count("POST", "/graphql") == 1);
 
   h.client->put_secret(t, "OTHER", "v");  // default: private, no ids
   const auto& other = h.github->secrets.at("/orgs/acme/actions/secrets/OTHER");

@@ -14,4 +14,8 @@ std::string path_segment(std::string_view text);
 // "https://ghe.example.com/api/v3".
 std::string normalize_api_url(std::string_view url);
 
+// The GraphQL endpoint for an API root: https://api.github.com/graphql, or
+// https://HOST/api/graphql for GitHub Enterprise Server's https://HOST/api/v3.
+std::string graphql_url(std::string_view api_root);
+
 }  // namespace fluxkey::github

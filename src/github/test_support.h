@@ -177,6 +177,25 @@ class FakeGitHub {
         std::find(issued_tokens_.begin(), issued_tokens_.end(), credential) != issued_tokens_.end();
     if (!known) return github_error(401, "Bad credentials");
 
+    if (request.method == "POST" && path == "/graphql") {
+      // Aliased repository(owner:, name:) fields, as the Client asks them.
+      Json data = Json::object();
+      std::string query = Json::parse(request.body, nullptr, false).value("query", "");
+      for (size_t at = query.find(": repository("); at != std::string::npos;
+           at = query.find(": repository(", at + 1)) {
+        size_t alias_start = query.rfind(' ', at - 1) + 1;
+        std::string alias = query.substr(alias_start, at - alias_start);
+        auto quoted = [&](size_t from) {
+          size_t open = query.find('"', from);
+          return query.substr(open + 1, query.find('"', open + 1) - open - 1);
+        };
+        std::string owner = quoted(at);
+        std::string name = quoted(query.find("name:", at));
+        auto it = repo_ids.find(owner + "/" + name);
+        data[alias] = it == repo_ids.end() ? Json(nullptr) : Json{{"databaseId", it->second}};
+      }
+      return json_reply(200, {{"data", data}});
+    }
     if (request.method == "GET" && seg.size() == 3 && seg[0] == "repos") {
       auto it = repo_ids.find(seg[1] + "/" + seg[2]);
       if (it == repo_ids.end()) return github_error(404, "Not Found");

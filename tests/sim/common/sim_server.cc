@@ -322,6 +322,10 @@ int SimServer::run() {
   server_->new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
+  // Real API servers answer without Nagle's delay; without this every reply
+  // with a body waited ~40 ms for the client's delayed ACK, and every timing
+  // measured against a stand-in was inflated by it.
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_timeout(5);
   server_->set_keep_alive_max_count(1000);
   server_->set_read_timeout(30);
