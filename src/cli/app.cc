@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "action/command.h"
 #include "cli/flags.h"
 #include "cli/options.h"
 #include "core/error.h"
@@ -142,6 +143,34 @@ int run(int argc, char** argv) {
       return commands::run_status(options, client, stdout);
     };
   });
+
+  auto* reconcile = app.add_subcommand(
+      "reconcile",
+      "What `flux reconcile` does, natively: annotate (the source first with --with-source), then "
+      "wait for Ready; the revision goes to stdout");
+  reconcile->footer(
+      "Credentials: FLUXKEY_KUBECONFIG_DATA (kubeconfig YAML or its base64) wins over "
+      "--kubeconfig.\nExit codes: 0 ready, 1 failed (refused, unreachable, suspended, stalled or "
+      "failed reconcile), 2 usage or configuration error, 4 not ready within --timeout.");
+  register_flags(*reconcile, flags, kReconcile);
+  reconcile->callback([&] {
+    configure_logging(flags);
+    commands::ReconcileCommandOptions options = reconcile_options(flags);
+    action = [options] {
+      commands::run_reconcile(options, stdout);
+      return ExitCode::kOk;
+    };
+  });
+
+  auto* action_command = app.add_subcommand(
+      "action",
+      "Run as the GitHub Action (action.yml): inputs from INPUT_*, reconcile, then the step's "
+      "outputs, job summary and masks");
+  action_command->footer(
+      "Inputs: INPUT_KUBECONFIG (required: the secret, base64 or raw), INPUT_KIND, INPUT_NAME, "
+      "INPUT_NAMESPACE, INPUT_WITH-SOURCE, INPUT_TIMEOUT, INPUT_FORCE; \"\" means the default.\n"
+      "Exit codes: 0 ready, 1 failed, 2 bad input, 4 not ready within the timeout.");
+  action_command->callback([&] { action = [] { return fluxkey::action::run_action_command(); }; });
 
   auto* version = app.add_subcommand("version", "Print the version");
   version->callback([&] {

@@ -30,11 +30,11 @@ constexpr unsigned kStored = kSync | kRotate | kRevoke | kStatus;
 constexpr unsigned kAll = kMinting | kStored;
 
 const FlagSpec kFlags[] = {
-    {"config", &RawFlags::config, kAll, "FLUXKEY_CONFIG", "FILE",
+    {"config", &RawFlags::config, kAll | kReconcile, "FLUXKEY_CONFIG", "FILE",
      "YAML file with these settings; flags override it"},
-    {"kubeconfig", &RawFlags::kubeconfig, kAll, nullptr, "FILE",
+    {"kubeconfig", &RawFlags::kubeconfig, kAll | kReconcile, nullptr, "FILE",
      "kubeconfig fluxkey itself uses (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
-    {"context", &RawFlags::context, kAll, nullptr, "NAME",
+    {"context", &RawFlags::context, kAll | kReconcile, nullptr, "NAME",
      "kubeconfig context (default: current-context)"},
     {"service-account", &RawFlags::service_account, kAll, nullptr, "NS/NAME",
      "NS/NAME of the ServiceAccount whose token goes into the kubeconfig"},
@@ -78,8 +78,9 @@ const FlagSpec kFlags[] = {
      "N", "write budget toward GitHub (the hourly budget scales with it)"},
     {"output", &RawFlags::output, kKubeconfig, nullptr, "FILE",
      "write the kubeconfig to FILE (mode 0600) instead of stdout"},
-    {"force", &RawFlags::force, kSync, nullptr, nullptr,
-     "renew even while the stored token is fresh"},
+    {"force", &RawFlags::force, kSync | kReconcile, nullptr, nullptr,
+     "sync: renew even while the stored token is fresh; reconcile: force a one-off Helm install "
+     "or upgrade (helmrelease only)"},
     {"revoke-previous", &RawFlags::revoke_previous, kRotate, nullptr, nullptr,
      "revoke every earlier token once the new one is stored"},
     {"all", &RawFlags::all, kRevoke, nullptr, nullptr,
@@ -88,7 +89,23 @@ const FlagSpec kFlags[] = {
      "exit 1 when the token expires within this"},
     {"dry-run", &RawFlags::dry_run, kMinting | kRevoke, nullptr, nullptr,
      "read everything, change nothing, print the plan"},
-    {"log-format", &RawFlags::log_format, kAll, "FLUXKEY_LOG_FORMAT", "FORMAT", "text or json"},
+    {"log-format", &RawFlags::log_format, kAll | kReconcile, "FLUXKEY_LOG_FORMAT", "FORMAT",
+     "text or json"},
+    {"kind", &RawFlags::kind, kReconcile, nullptr, "KIND",
+     "kustomization (ks), helmrelease (hr), gitrepository, ocirepository, helmrepository, "
+     "helmchart, bucket, imagerepository, imageupdateautomation or receiver"},
+    {"name", &RawFlags::name, kReconcile, nullptr, "NAME", "name of the object to reconcile"},
+    {"namespace", &RawFlags::namespace_, kReconcile, "FLUX_SYSTEM_NAMESPACE", "NS",
+     "namespace of the object"},
+    {"with-source", &RawFlags::with_source, kReconcile, nullptr, nullptr,
+     "reconcile the object's source first, as flux does"},
+    {"reset", &RawFlags::reset, kReconcile, nullptr, nullptr,
+     "reset the HelmRelease's failure counts (helmrelease only)"},
+    {"timeout", &RawFlags::timeout, kReconcile, nullptr, "DURATION",
+     "how long to wait for readiness"},
+    {"no-wait", &RawFlags::no_wait, kReconcile, nullptr, nullptr, "annotate and return"},
+    {"flux-cli", &RawFlags::flux_cli, kReconcile, nullptr, nullptr,
+     "run the flux binary found on PATH instead of the native protocol"},
 };
 
 // Flags that only make sense on the command line.
@@ -104,6 +121,7 @@ unsigned command_of(const std::string& name) {
   if (name == "rotate") return kRotate;
   if (name == "revoke") return kRevoke;
   if (name == "status") return kStatus;
+  if (name == "reconcile") return kReconcile;
   return 0;
 }
 
@@ -112,6 +130,7 @@ void register_flags(CLI::App& command, RawFlags& flags, Command which) {
     if ((spec.commands & which) == 0) continue;
     std::string name = std::string("--") + spec.name;
     if (std::string_view(spec.name) == "output") name = "-o," + name;
+    if (std::string_view(spec.name) == "namespace") name = "-n," + name;
     CLI::Option* opt = std::visit(
         [&](auto member) -> CLI::Option* {
           using T = std::decay_t<decltype(flags.*member)>;

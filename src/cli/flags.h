@@ -20,6 +20,7 @@ enum Command : unsigned {
   kRotate = 1u << 2,
   kRevoke = 1u << 3,
   kStatus = 1u << 4,
+  kReconcile = 1u << 5,
 };
 
 struct RawFlags {
@@ -53,6 +54,15 @@ struct RawFlags {
   bool force = false;
   bool revoke_previous = false;
   bool all = false;
+  // reconcile
+  std::string kind = "kustomization";
+  std::string name = "flux-system";
+  std::string namespace_ = "flux-system";
+  bool with_source = false;
+  bool reset = false;
+  std::string timeout = "5m";
+  bool no_wait = false;
+  bool flux_cli = false;
 };
 
 // The command a subcommand name stands for, or 0.

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "crypto/pem.h"
+#include "flux/kinds.h"
 
 namespace fluxkey::cli {
 namespace {
@@ -254,6 +255,41 @@ commands::RevokeOptions revoke_options(const RawFlags& flags) {
   out.service_account = parse_namespaced_name("--service-account", flags.service_account);
   out.all = flags.all;
   out.dry_run = flags.dry_run;
+  return out;
+}
+
+commands::ReconcileCommandOptions reconcile_options(const RawFlags& flags) {
+  commands::ReconcileCommandOptions out;
+  out.connection = connection_options(flags);
+  flux::ReconcileOptions& r = out.reconcile;
+  const flux::KindInfo* kind = flux::find_kind(flags.kind);
+  if (kind == nullptr) {
+    throw UsageError("invalid --kind \"" + flags.kind + "\": want one of " + flux::known_kinds());
+  }
+  r.kind = kind->singular;
+  for (const auto& [flag, value] : {std::pair<std::string, std::string>{"--name", flags.name},
+                                    {"--namespace", flags.namespace_}}) {
+    if (value.empty() || value.find('/') != std::string::npos) {
+      throw UsageError("invalid " + flag + " \"" + value + "\": want a Kubernetes object name");
+    }
+  }
+  NamespacedName object =
+      parse_namespaced_name("--namespace/--name", flags.namespace_ + "/" + flags.name);
+  r.namespace_ = object.namespace_;
+  r.name = object.name;
+  r.with_source = flags.with_source;
+  r.force = flags.force;
+  r.reset = flags.reset;
+  if ((r.force || r.reset) && kind->kind != "HelmRelease") {
+    throw UsageError(std::string(r.force ? "--force" : "--reset") +
+                     " applies to --kind helmrelease only, not " + kind->singular);
+  }
+  r.timeout = parse_duration_flag("--timeout", flags.timeout, std::chrono::milliseconds(1));
+  r.wait = !flags.no_wait;
+  out.flux_cli = flags.flux_cli;
+  if (out.flux_cli && !r.wait) {
+    throw UsageError("--no-wait cannot be combined with --flux-cli: flux reconcile always waits");
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/flags.h"
 #include "commands/kubeconfig.h"
+#include "commands/reconcile.h"
 #include "commands/revoke.h"
 #include "commands/status.h"
 #include "commands/sync.h"
@@ -23,5 +24,8 @@ commands::SyncOptions sync_options(const RawFlags& flags);
 github::ClientOptions github_options(const RawFlags& flags);
 commands::StatusOptions status_options(const RawFlags& flags);
 commands::RevokeOptions revoke_options(const RawFlags& flags);
+// Options of reconcile: the kind known, --force/--reset only for helmrelease,
+// names valid, --timeout positive.
+commands::ReconcileCommandOptions reconcile_options(const RawFlags& flags);
 
 }  // namespace fluxkey::cli

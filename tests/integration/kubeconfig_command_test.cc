@@ -223,16 +223,13 @@ TEST_CASE("kubeconfig reads its settings from --config; flags win") {
   CHECK(refused.err.find("unknown key \"token-tll\"") != std::string::npos);
 }
 
-TEST_CASE("help lists only the commands that work") {
+TEST_CASE("help lists every command of the contract") {
   auto run = run_fluxkey({"--help"});
   CHECK(run.exit_code == 0);
-  for (const char* works : {"kubeconfig", "version", "sync", "rotate", "revoke", "status"}) {
-    CAPTURE(works);
-    CHECK(run.out.find(std::string("  ") + works + " ") != std::string::npos);
-  }
-  for (const char* later : {"reconcile", "action"}) {
-    CAPTURE(later);
-    CHECK(run.out.find(std::string("  ") + later + " ") == std::string::npos);
+  for (const char* command : {"sync", "rotate", "revoke", "kubeconfig", "status", "reconcile",
+                              "action", "version"}) {
+    CAPTURE(command);
+    CHECK(run.out.find(std::string("  ") + command + " ") != std::string::npos);
   }
   auto sub = run_fluxkey({"kubeconfig", "--help"});
   CHECK(sub.exit_code == 0);

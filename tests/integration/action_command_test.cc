@@ -1,0 +1,598 @@
+// `fluxkey action` end to end: the real binary in a simulated runner (INPUT_*
+// variables, $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY files) against kube-sim's
+// Flux kinds, with the kubeconfig `fluxkey kubeconfig` mints as its input.
+// Then the files around it: action.yml against GitHub's schema (the real
+// @action-validator/cli) and the contract, and the Dockerfile against ./dev
+// and the libraries fluxkey links, since Docker cannot run here.
+#include <doctest/doctest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/base64.h"
+#include "support/fluxkey_run.h"
+#include "support/sim_process.h"
+
+using namespace fluxkey;
+using namespace fluxkey::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const kCluster = R"(
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: flux-reconcile, namespace: fluxkey}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, url: "ssh://git@github.com/example/fleet", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m, path: ./clusters/prod, prune: true,
+       sourceRef: {kind: GitRepository, name: flux-system}}
+)";
+
+const char* const kGitRepository =
+    "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
+const char* const kKustomization =
+    "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system";
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+// $GITHUB_OUTPUT read as the runner reads it: `name<<DELIMITER`, the value's
+// lines, the delimiter alone.
+std::map<std::string, std::string> parse_outputs(const std::string& text) {
+  std::map<std::string, std::string> out;
+  auto lines = lines_of(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto at = lines[i].find("<<");
+    REQUIRE_MESSAGE(at != std::string::npos, "not the heredoc syntax: " << lines[i]);
+    const std::string name = lines[i].substr(0, at), delimiter = lines[i].substr(at + 2);
+    REQUIRE(delimiter.size() >= 20);
+    std::string value;
+    size_t j = i + 1;
+    for (; j < lines.size() && lines[j] != delimiter; ++j) {
+      value += (j == i + 1 ? "" : "\n") + lines[j];
+    }
+    REQUIRE_MESSAGE(j < lines.size(), "no closing delimiter for " << name);
+    out[name] = value;
+    i = j;
+  }
+  return out;
+}
+
+std::string token_of(const std::string& kubeconfig) {
+  auto at = kubeconfig.find("token: ");
+  REQUIRE(at != std::string::npos);
+  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
+}
+
+// kube-sim with a Kustomization and its GitRepository (the simulated
+// controllers answer), and a runner's step environment in a TempDir.
+struct Runner {
+  SimProcess kube{binary_from_env("KUBE_SIM")};
+  TempDir dir;
+  std::string admin_token;
+
+  Runner() {
+    auto reply = kube.request("POST", "/_sim/objects", kCluster, "application/yaml");
+    REQUIRE_MESSAGE(reply.status == 201, reply.body);
+    admin_token = read_text(kube.state_dir() + "/admin.token");
+    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
+  }
+
+  // What `fluxkey kubeconfig` prints: the kubeconfig a sync would store.
+  std::string mint(const std::string& ttl = "1h") const {
+    auto run = run_fluxkey(
+        {"kubeconfig", "--kubeconfig", kube.state_dir() + "/admin.kubeconfig", "--token-ttl", ttl});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    return run.out;
+  }
+
+  void behave(const json& rule) const { kube.control("POST", "/_sim/flux", rule); }
+  void shift_clock(long long seconds) const {
+    kube.control("POST", "/_sim/clock", {{"offset_seconds", seconds}});
+  }
+
+  json get(const std::string& path) const {
+    auto reply = kube.request("GET", path, "", "", {{"Authorization", "Bearer " + admin_token}});
+    REQUIRE_MESSAGE(reply.status == 200, path << ": " << reply.body);
+    return reply.json();
+  }
+
+  // The step, as the runner starts it: every input present, "" when the
+  // workflow left it out.
+  ProcessResult run(const std::string& kubeconfig, std::map<std::string, std::string> inputs = {},
+                    std::chrono::milliseconds timeout = 60s) const {
+    Env env = {{"GITHUB_OUTPUT", output_file()},
+               {"GITHUB_STEP_SUMMARY", summary_file()},
+               {"GITHUB_ACTIONS", "true"},
+               {"INPUT_KUBECONFIG", kubeconfig}};
+    for (const char* name : {"KIND", "NAME", "NAMESPACE", "WITH-SOURCE", "TIMEOUT", "FORCE"}) {
+      env.emplace_back(std::string("INPUT_") + name, inputs[name]);
+    }
+    return run_fluxkey({"action"}, env, timeout);
+  }
+
+  std::string output_file() const { return dir.path() + "/github_output"; }
+  std::string summary_file() const { return dir.path() + "/step_summary.md"; }
+  std::map<std::string, std::string> outputs() const {
+    return parse_outputs(read_text(output_file()));
+  }
+  std::string summary() const { return read_text(summary_file()); }
+  size_t requests() const { return kube.requests().size(); }
+};
+
+// The runner hides a masked value only from the lines after its add-mask
+// line, so every add-mask comes first; stderr is merged into stdout so that
+// no line on the other pipe can overtake them.
+void check_masks_first(const ProcessResult& run, const std::vector<std::string>& masked) {
+  CHECK(run.err.empty());
+  auto lines = lines_of(run.out);
+  REQUIRE(lines.size() >= masked.size());
+  for (size_t i = 0; i < masked.size(); ++i) CHECK(lines[i] == "::add-mask::" + masked[i]);
+  for (size_t i = masked.size(); i < lines.size(); ++i) {
+    CHECK_MESSAGE(!lines[i].starts_with("::add-mask::"), "late mask on line " << i);
+  }
+}
+
+// No credential anywhere: stdout (but for the add-mask lines), stderr, the
+// outputs and the summary.
+void check_no_secret(const Runner& runner, const ProcessResult& run,
+                     const std::vector<std::string>& secrets) {
+  std::string printed;
+  for (const auto& line : lines_of(run.out)) {
+    if (!line.starts_with("::add-mask::")) printed += line + "\n";
+  }
+  const std::string outputs = read_text(runner.output_file());
+  const std::string summary = read_text(runner.summary_file());
+  for (const auto& secret : secrets) {
+    REQUIRE(secret.size() >= 16);
+    CHECK(printed.find(secret) == std::string::npos);
+    CHECK(run.err.find(secret) == std::string::npos);
+    CHECK(outputs.find(secret) == std::string::npos);
+    CHECK(summary.find(secret) == std::string::npos);
+  }
+}
+
+std::string annotation(const json& object, const std::string& key) {
+  return object["metadata"].value("annotations", json::object()).value(key, "");
+}
+
+}  // namespace
+
+TEST_CASE("action: a base64 kubeconfig and default inputs reconcile the source, then the object") {
+  Runner runner;
+  const std::string kubeconfig = runner.mint();
+  const std::string token = token_of(kubeconfig);
+  const std::string input = base64_encode(kubeconfig);
+
+  auto run = runner.run(input);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.out);
+  check_masks_first(run, {input, token});
+  check_no_secret(runner, run, {input, token});
+
+  // Progress folded in a group, with workflow commands off inside it.
+  auto lines = lines_of(run.out);
+  CHECK(lines[2] == "::group::Reconcile kustomization flux-system/flux-system");
+  REQUIRE(lines[3].starts_with("::stop-commands::"));
+  const std::string resume = "::" + lines[3].substr(17) + "::";
+  auto resumed = std::find(lines.begin(), lines.end(), resume);
+  REQUIRE(resumed != lines.end());
+  REQUIRE(resumed + 1 != lines.end());
+  CHECK(*(resumed + 1) == "::endgroup::");
+  CHECK(resumed - lines.begin() > 4);  // the reconcile's progress is in there
+  CHECK(run.out.find("::error") == std::string::npos);
+
+  // Both objects were asked to reconcile, and the outputs tell where the
+  // Kustomization ended.
+  json source = runner.get(kGitRepository);
+  json object = runner.get(kKustomization);
+  CHECK_FALSE(annotation(source, "reconcile.fluxcd.io/requestedAt").empty());
+  CHECK_FALSE(annotation(object, "reconcile.fluxcd.io/requestedAt").empty());
+  const std::string revision = object["status"].value("lastAppliedRevision", "");
+  REQUIRE_FALSE(revision.empty());
+
+  auto outputs = runner.outputs();
+  CHECK(outputs.size() == 4);
+  CHECK(outputs["ready"] == "true");
+  CHECK(outputs["revision"] == revision);
+  CHECK(outputs["message"] == "Applied revision: " + revision);
+  CHECK(std::stod(outputs["duration-seconds"]) >= 0.0);
+  CHECK(std::stod(outputs["duration-seconds"]) < 30.0);
+
+  const std::string summary = runner.summary();
+  CHECK(summary.find("### fluxkey reconcile ✅") != std::string::npos);
+  CHECK(summary.find("| Object | Kustomization flux-system/flux-system |") != std::string::npos);
+  CHECK(summary.find("| Source | GitRepository flux-system/flux-system |") != std::string::npos);
+  CHECK(summary.find("| Revision | <code>" + revision + "</code> |") != std::string::npos);
+  CHECK(summary.find("| Result | ✅ Applied revision: " + revision + " |") != std::string::npos);
+  CHECK(summary.find("| Duration | " + outputs["duration-seconds"] + " s |") != std::string::npos);
+}
+
+TEST_CASE("action: a raw YAML kubeconfig, without the source") {
+  Runner runner;
+  const std::string kubeconfig = runner.mint();
+  const std::string token = token_of(kubeconfig);
+
+  auto run = runner.run(kubeconfig, {{"WITH-SOURCE", "false"}, {"TIMEOUT", "30s"}});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.out);
+  // Several lines: the token is masked, not each line of the YAML.
+  check_masks_first(run, {token});
+  check_no_secret(runner, run, {token});
+
+  CHECK(annotation(runner.get(kGitRepository), "reconcile.fluxcd.io/requestedAt").empty());
+  CHECK_FALSE(annotation(runner.get(kKustomization), "reconcile.fluxcd.io/requestedAt").empty());
+  CHECK(runner.outputs()["ready"] == "true");
+  CHECK(runner.summary().find("| Source |") == std::string::npos);
+}
+
+TEST_CASE("action: a stalled reconcile fails the step with ready=false, exit 1 and ::error") {
+  Runner runner;
+  runner.behave({{"kind", "kustomization"},
+                 {"mode", "fail-stalled"},
+                 {"reason", "BuildFailed"},
+                 {"message", "kustomize build failed: accumulating resources | bad"}});
+  const std::string kubeconfig = runner.mint();
+  const std::string input = base64_encode(kubeconfig);
+
+  auto run = runner.run(input);
+  CHECK(run.exit_code == 1);
+  check_masks_first(run, {input, token_of(kubeconfig)});
+  check_no_secret(runner, run, {input, token_of(kubeconfig)});
+  CHECK(run.out.find("\n::error title=fluxkey reconcile failed::") != std::string::npos);
+
+  auto outputs = runner.outputs();
+  CHECK(outputs["ready"] == "false");
+  CHECK(outputs["message"].find("kustomize build failed") != std::string::npos);
+  CHECK(outputs.count("revision") == 1);
+  CHECK(outputs.count("duration-seconds") == 1);
+  const std::string summary = runner.summary();
+  CHECK(summary.find("### fluxkey reconcile ❌") != std::string::npos);
+  CHECK(summary.find("accumulating resources \\| bad") != std::string::npos);
+}
+
+TEST_CASE("action: not ready within the timeout exits 4") {
+  Runner runner;
+  runner.behave({{"kind", "kustomization"}, {"mode", "never"}});
+  auto run =
+      runner.run(base64_encode(runner.mint()), {{"TIMEOUT", "2s"}, {"WITH-SOURCE", "false"}});
+  CHECK(run.exit_code == 4);
+  CHECK(run.out.find("\n::error title=fluxkey reconcile timed out::") != std::string::npos);
+  CHECK(runner.outputs()["ready"] == "false");
+}
+
+TEST_CASE("action: empty and garbage inputs exit 2 before any request") {
+  Runner runner;
+  const size_t before = runner.requests();
+
+  auto empty = runner.run("");
+  CHECK(empty.exit_code == 2);
+  auto lines = lines_of(empty.out);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines[0].starts_with("::error title=fluxkey::the kubeconfig input is empty;"));
+  CHECK(runner.outputs()["ready"] == "false");
+
+  const std::string garbage = "this-is-not-a-kubeconfig-at-all!";
+  auto bad = runner.run(garbage);
+  CHECK(bad.exit_code == 2);
+  check_masks_first(bad, {garbage});
+  check_no_secret(runner, bad, {garbage});
+  CHECK(bad.out.find("::error title=fluxkey::the kubeconfig input is neither a kubeconfig (YAML) "
+                     "nor base64") != std::string::npos);
+
+  auto bad_input = runner.run(base64_encode(runner.mint()), {{"WITH-SOURCE", "sometimes"}});
+  CHECK(bad_input.exit_code == 2);
+  CHECK(bad_input.out.find("::error title=fluxkey::input with-source is \"sometimes\"") !=
+        std::string::npos);
+
+  // Only the mint reached the cluster.
+  size_t action_requests = 0;
+  for (const auto& r : runner.kube.requests(before)) {
+    action_requests += r["path"].get<std::string>().find("toolkit.fluxcd.io") != std::string::npos;
+  }
+  CHECK(action_requests == 0);
+}
+
+TEST_CASE("action: an expired token is named as such, with what renews it") {
+  Runner runner;
+
+  SUBCASE("expired by its own exp: refused before any request") {
+    // Minted two hours in the past with an hour of life.
+    runner.shift_clock(-7200);
+    const std::string kubeconfig = runner.mint("1h");
+    runner.shift_clock(0);
+    const size_t before = runner.requests();
+    auto run = runner.run(base64_encode(kubeconfig));
+    CHECK(run.exit_code == 2);
+    check_no_secret(runner, run, {token_of(kubeconfig)});
+    const std::string message = runner.outputs()["message"];
+    CHECK(message.starts_with("the token in the kubeconfig input expired at "));
+    CHECK(message.find("fluxkey status") != std::string::npos);
+    CHECK(message.find("fluxkey rotate") != std::string::npos);
+    CHECK(run.out.find("::error title=fluxkey::the token in the kubeconfig input expired at ") !=
+          std::string::npos);
+    CHECK(runner.requests() == before);
+  }
+  SUBCASE("refused by the API server once its clock passed exp") {
+    const std::string kubeconfig = runner.mint("1h");
+    runner.shift_clock(7200);
+    auto run = runner.run(base64_encode(kubeconfig));
+    CHECK(run.exit_code == 1);
+    check_no_secret(runner, run, {token_of(kubeconfig)});
+    const std::string message = runner.outputs()["message"];
+    CHECK(message.find("refused the credentials from kubeconfig input") != std::string::npos);
+    CHECK(message.find("401 Unauthorized") != std::string::npos);
+    CHECK(message.find("fluxkey rotate") != std::string::npos);
+  }
+}
+
+// ---- The files around the binary -------------------------------------------
+
+namespace {
+
+std::string source_root() {
+  return binary_from_env("FLUXKEY_SOURCE_ROOT");
+}
+
+// Dockerfile instructions, continuation lines joined, comments dropped; each
+// with the index of its stage (FROM starts one).
+struct Instruction {
+  int stage;
+  std::string keyword;
+  std::string arguments;
+};
+
+std::vector<Instruction> dockerfile(const std::string& text) {
+  std::vector<Instruction> out;
+  std::string pending;
+  int stage = -1;
+  for (const auto& raw : lines_of(text)) {
+    std::string line = raw;
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    bool continued = !line.empty() && line.back() == '\\';
+    if (continued) line.pop_back();
+    pending += line + " ";
+    if (continued) continue;
+    std::istringstream in(pending);
+    Instruction instruction;
+    in >> instruction.keyword;
+    std::getline(in, instruction.arguments);
+    if (instruction.keyword == "FROM") ++stage;
+    instruction.stage = stage;
+    out.push_back(instruction);
+    pending.clear();
+  }
+  return out;
+}
+
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) out.push_back(word);
+  return out;
+}
+
+// The packages of the stage's `apt-get install ... --no-install-recommends P...`.
+std::set<std::string> apt_packages(const std::vector<Instruction>& instructions, int stage) {
+  std::set<std::string> out;
+  for (const auto& i : instructions) {
+    if (i.stage != stage || i.keyword != "RUN") continue;
+    auto w = words(i.arguments);
+    auto at = std::find(w.begin(), w.end(), "--no-install-recommends");
+    for (auto it = at == w.end() ? w.end() : at + 1; it != w.end() && *it != "&&"; ++it) {
+      out.insert(*it);
+    }
+  }
+  return out;
+}
+
+// The words of a bash array `NAME=( ... )` in ./dev, expanding "${OTHER[@]}".
+std::vector<std::string> dev_array(const std::string& dev, const std::string& name) {
+  auto at = dev.find("\n" + name + "=(");
+  REQUIRE_MESSAGE(at != std::string::npos, "./dev has no " << name);
+  auto start = at + name.size() + 3;
+  std::string body = dev.substr(start, dev.find(')', start) - start);
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(body)) {
+    std::string code = line.substr(0, line.find('#'));
+    for (const auto& word : words(code)) {
+      if (word.starts_with("\"${")) {
+        auto inner = dev_array(dev, word.substr(3, word.find('[') - 3));
+        out.insert(out.end(), inner.begin(), inner.end());
+      } else {
+        out.push_back(word);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("action.yml passes @action-validator/cli (GitHub's schema), and a broken copy does not") {
+  const std::string root = source_root();
+  const std::string validator =
+      root + "/tests/integration/action_validator/node_modules/.bin/action-validator";
+  REQUIRE_MESSAGE(std::filesystem::exists(validator),
+                  "run ./dev test (or npm ci --prefix tests/integration/action_validator)");
+  auto good = run_program({validator, root + "/action.yml"});
+  CHECK_MESSAGE(good.exit_code == 0, good.out << good.err);
+
+  TempDir dir;
+  std::string broken = read_text(root + "/action.yml");
+  broken.replace(broken.find("using: docker"), 13, "using: dockerfile");
+  auto bad = run_program({validator, dir.write("action.yml", broken)});
+  CHECK(bad.exit_code != 0);
+}
+
+TEST_CASE("action.yml declares the contract's inputs, defaults and outputs, and runs the image") {
+  const std::string root = source_root();
+  YAML::Node action = YAML::LoadFile(root + "/action.yml");
+  CHECK_FALSE(action["name"].as<std::string>().empty());
+  CHECK_FALSE(action["description"].as<std::string>().empty());
+  CHECK(action["branding"]["icon"].IsScalar());
+
+  const std::map<std::string, std::string> defaults = {
+      {"kind", "kustomization"}, {"name", "flux-system"}, {"namespace", "flux-system"},
+      {"with-source", "true"},   {"timeout", "5m"},       {"force", "false"}};
+  YAML::Node inputs = action["inputs"];
+  CHECK(inputs.size() == defaults.size() + 1);
+  CHECK(inputs["kubeconfig"]["required"].as<bool>());
+  CHECK_FALSE(inputs["kubeconfig"]["default"].IsDefined());
+  for (const auto& [name, value] : defaults) {
+    CAPTURE(name);
+    REQUIRE(inputs[name].IsMap());
+    CHECK(inputs[name]["default"].as<std::string>() == value);
+    CHECK_FALSE(inputs[name]["description"].as<std::string>().empty());
+  }
+  std::set<std::string> outputs;
+  for (const auto& entry : action["outputs"]) outputs.insert(entry.first.as<std::string>());
+  CHECK(outputs == std::set<std::string>{"ready", "revision", "message", "duration-seconds"});
+
+  CHECK(action["runs"]["using"].as<std::string>() == "docker");
+  CHECK(action["runs"]["args"].size() == 1);
+  CHECK(action["runs"]["args"][0].as<std::string>() == "action");
+  // The runner takes image relative to action.yml and must find a file
+  // named Dockerfile there.
+  const std::string image = action["runs"]["image"].as<std::string>();
+  CHECK(image.ends_with("Dockerfile"));
+  CHECK(std::filesystem::is_regular_file(root + "/" + image));
+}
+
+TEST_CASE("the Dockerfile builds from the context the runner gives it, with ./dev's steps") {
+  const std::string root = source_root();
+  YAML::Node action = YAML::LoadFile(root + "/action.yml");
+  const std::filesystem::path dockerfile_path =
+      root + "/" + action["runs"]["image"].as<std::string>();
+  // The runner runs `docker build -f DOCKERFILE DIR-OF-DOCKERFILE`.
+  const std::filesystem::path context = dockerfile_path.parent_path();
+  auto instructions = dockerfile(read_text(dockerfile_path.string()));
+  const std::string dockerignore = read_text((context / ".dockerignore").string());
+  const auto ignore_lines = lines_of(dockerignore);
+  const bool ignore_all =
+      std::find(ignore_lines.begin(), ignore_lines.end(), "*") != ignore_lines.end();
+
+  int stages = 0;
+  for (const auto& i : instructions) {
+    if (i.keyword == "FROM") ++stages;
+    if (i.keyword != "COPY" || i.arguments.find("--from=") != std::string::npos) continue;
+    auto w = words(i.arguments);
+    for (size_t k = 0; k + 1 < w.size(); ++k) {
+      std::string source = w[k];
+      while (source.size() > 1 && source.back() == '/') source.pop_back();
+      CAPTURE(source);
+      CHECK(std::filesystem::exists(context / source));
+      // With `*` ignored, each source must be let back in by a `!` line.
+      if (ignore_all) {
+        std::string top = source.substr(0, source.find('/'));
+        CHECK(dockerignore.find("\n!" + top + "\n") != std::string::npos);
+      }
+    }
+  }
+  REQUIRE(stages == 2);
+  CHECK(instructions.front().arguments.find("debian:bookworm AS build") != std::string::npos);
+
+  // The build stage installs ./dev's BUILD_PACKAGES and configures as ./dev's
+  // RELEASE_OPTIONS, building fluxkey alone.
+  const std::string dev = read_text(root + "/dev");
+  auto build_packages = dev_array(dev, "BUILD_PACKAGES");
+  CHECK(apt_packages(instructions, 0) ==
+        std::set<std::string>(build_packages.begin(), build_packages.end()));
+  auto all_packages = dev_array(dev, "PACKAGES");
+  for (const auto& p : build_packages) {
+    CHECK(std::find(all_packages.begin(), all_packages.end(), p) != all_packages.end());
+  }
+  std::string setup, compile;
+  for (const auto& i : instructions) {
+    if (i.stage != 0 || i.keyword != "RUN") continue;
+    auto w = words(i.arguments);
+    if (w.size() > 3 && w[0] == "meson" && w[1] == "setup") {
+      auto end = std::find(w.begin(), w.end(), "&&");
+      std::vector<std::string> options(w.begin() + 3, end);
+      CHECK(options == dev_array(dev, "RELEASE_OPTIONS"));
+      setup = w[2];
+      for (auto it = end == w.end() ? end : end + 1; it != w.end(); ++it) {
+        compile += (compile.empty() ? "" : " ") + *it;
+      }
+    }
+  }
+  CHECK(setup == "build-release");
+  CHECK(compile == "ninja -C build-release fluxkey");
+  CHECK(dev.find("configure build-release \"${RELEASE_OPTIONS[@]}\"") != std::string::npos);
+  CHECK(dev.find("ninja -C build-release fluxkey") != std::string::npos);
+
+  // The runtime stage: the binary as the entry point, action.yml's args after it.
+  bool copied = false, entrypoint = false;
+  for (const auto& i : instructions) {
+    if (i.stage != 1) continue;
+    if (i.keyword == "FROM") CHECK(words(i.arguments)[0] == "debian:bookworm-slim");
+    if (i.keyword == "COPY") {
+      copied |= words(i.arguments) == std::vector<std::string>{"--from=build",
+                                                               "/src/build-release/fluxkey",
+                                                               "/usr/local/bin/fluxkey"};
+    }
+    if (i.keyword == "ENTRYPOINT")
+      entrypoint = words(i.arguments)[0] == "[\"/usr/local/bin/fluxkey\"]";
+    // GitHub runs a Docker action as the image's user; only root can write
+    // $GITHUB_OUTPUT. The CronJob sets its non-root user itself (below).
+    CHECK(i.keyword != "USER");
+  }
+  CHECK(copied);
+  CHECK(entrypoint);
+  const std::string cronjob = read_text(root + "/k8s/cronjob.yaml");
+  CHECK(cronjob.find("runAsNonRoot: true") != std::string::npos);
+  CHECK(cronjob.find("runAsUser: 65532") != std::string::npos);
+}
+
+TEST_CASE("the image's runtime stage has a package for every library fluxkey links against") {
+  const std::string root = source_root();
+  auto instructions = dockerfile(read_text(root + "/Dockerfile"));
+  std::set<std::string> available = apt_packages(instructions, 1);
+  CHECK(available.count("ca-certificates") == 1);
+  // What debian:bookworm-slim has already (apt itself needs them).
+  available.insert({"libc6", "libgcc-s1", "libstdc++6"});
+
+  auto elf = run_program({"readelf", "--dynamic", binary_from_env("FLUXKEY")});
+  REQUIRE_MESSAGE(elf.exit_code == 0, elf.err);
+  size_t checked = 0;
+  for (const auto& line : lines_of(elf.out)) {
+    auto at = line.find("Shared library: [");
+    if (at == std::string::npos) continue;
+    std::string library = line.substr(at + 17, line.find(']', at) - at - 17);
+    // The sanitizer runtimes of ./dev's ASan build are not part of the image.
+    if (library.starts_with("libasan") || library.starts_with("libubsan")) continue;
+    CAPTURE(library);
+    auto owner = run_program({"dpkg-query", "--search", "*/" + library});
+    REQUIRE_MESSAGE(owner.exit_code == 0, owner.err);
+    bool provided = false;
+    for (const auto& entry : lines_of(owner.out)) {
+      std::string package = entry.substr(0, entry.find(':'));
+      provided |= available.count(package) == 1;
+    }
+    CHECK_MESSAGE(provided, library << " comes from " << owner.out);
+    ++checked;
+  }
+  CHECK(checked >= 5);  // libcurl, libcrypto, libsodium, libyaml-cpp and libc at least
+}
