@@ -84,10 +84,11 @@ github_repos() {
     github_control POST /_sim/setup - >/dev/null
 }
 
-# set_latency MS: both stand-ins sleep MS before every API request.
+# set_latency MS [GITHUB_MS]: the stand-ins sleep before every API request,
+# kube-sim MS, github-sim GITHUB_MS (default: MS too).
 set_latency() {
   kube_control POST /_sim/latency "{\"ms\": $1}" >/dev/null
-  github_control POST /_sim/latency "{\"ms\": $1}" >/dev/null
+  github_control POST /_sim/latency "{\"ms\": ${2:-$1}}" >/dev/null
 }
 
 # fluxkey_env CMD...: runs CMD with the environment fluxkey needs toward the

@@ -11,26 +11,28 @@
 #             (ten processes; the token passes through argv, as it does when
 #             people do this)
 #
-# Both run against the same kube-sim and github-sim, each answering every API
-# request after LATENCY_MS (default 20 ms) to stand in for a network, RUNS
-# times each (default 10), alternating which goes first, after one warm-up of
+# Both run where the CronJob runs, inside the cluster: kube-sim answers every
+# request after KUBE_LATENCY_MS (default 2 ms, an in-cluster round trip) and
+# github-sim after GITHUB_LATENCY_MS (default 30 ms, a cluster to
+# api.github.com). RUNS times each (default 10), alternating which goes first, after one warm-up of
 # each (so kubectl's discovery cache is warm, which favours kubectl).
 # Prints the median wall time and peak RSS of each, the ratios and the goals:
 # at least 5x faster, at most 1/3 the peak RSS, fluxkey's peak RSS <= 15 MB.
 #
-#   bench/sync.sh [BUILD_DIR] [RUNS]        (LATENCY_MS=N to change the latency)
+#   bench/sync.sh [BUILD_DIR] [RUNS]   (KUBE_LATENCY_MS, GITHUB_LATENCY_MS change the latencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 RUNS=${2:-10}
-LATENCY_MS=${LATENCY_MS:-20}
+KUBE_LATENCY_MS=${KUBE_LATENCY_MS:-2}
+GITHUB_LATENCY_MS=${GITHUB_LATENCY_MS:-30}
 # shellcheck source=bench/common.sh
 . bench/common.sh
 need gh base64
 
 start_sims
 github_repos acme/app acme/seed
-set_latency "$LATENCY_MS"
+set_latency "$KUBE_LATENCY_MS" "$GITHUB_LATENCY_MS"
 mkdir -p "$WORK/home"
 
 # Each prints "wall_us peak_kb" on success; any failure stops the benchmark.
@@ -133,8 +135,8 @@ pipe_kb=$(median <"$WORK/pipe_kb.txt")
 largest=$(sort "$WORK/largest.txt" | uniq -c | sort -rn | head -n1 | awk '{print $2}')
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
-printf 'one rotation to one repository, %d runs each, %d ms injected latency on both stand-ins (median)\n' \
-  "$RUNS" "$LATENCY_MS"
+printf 'one rotation to one repository, %d runs each, injected latency %d ms to kube-sim and %d ms to github-sim (median)\n' \
+  "$RUNS" "$KUBE_LATENCY_MS" "$GITHUB_LATENCY_MS"
 printf '%-9s %10s %14s %9s\n' "" "wall" "peak RSS" "requests"
 printf '%-9s %8.0fms %10sMiB %9s   one process\n' fluxkey "$(ratio "$f_us" 1000 3)" \
   "$(mib "$f_kb")" "$(median <"$WORK/fluxkey.requests")"
