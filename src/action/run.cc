@@ -95,7 +95,7 @@ std::string summary_markdown(const Outcome& outcome) {
   const bool ok = outcome.code == ExitCode::kOk && outcome.ready;
   std::string md = "### fluxkey reconcile " + std::string(ok ? "✅" : "❌") + "\n\n";
   md += "| | |\n|---|---|\n";
-  md += "| Object | " + markdown_cell(outcome.object) + " |\n";
+  md += "| Object | " + (outcome.object.empty() ? "—" : markdown_cell(outcome.object)) + " |\n";
   if (outcome.with_source) {
     md += "| Source | " + (outcome.source.empty() ? "—" : markdown_cell(outcome.source)) + " |\n";
   }

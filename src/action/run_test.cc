@@ -311,6 +311,7 @@ TEST_CASE("bad inputs exit 2 before any reconcile, still with outputs and an ann
     rig.vars["INPUT_WITH-SOURCE"] = "yes";
     CHECK(rig.run() == ExitCode::kUsage);
     CHECK(rig.outputs()["message"] == "input with-source is \"yes\"; set it to true or false");
+    CHECK(rig.summary().find("| Object | — |") != std::string::npos);
   }
   CHECK(rig.calls == 0);
   CHECK(rig.outputs()["ready"] == "false");
