@@ -45,6 +45,12 @@ github_control() {
     -H 'Content-Type: application/json' --data-binary @-
 }
 
+# kube_control METHOD PATH: kube-sim's control API, body (if any) on stdin.
+kube_control() {
+  curl -sS --fail --max-time 10 --cacert "$WORK/kube/ca.crt" -X "$1" "$KUBE_URL$2" \
+    -H 'Content-Type: application/yaml' --data-binary @-
+}
+
 # kubeconfig_from_github REPO FILE: github-sim opens the FLUX_KUBECONFIG it
 # holds for REPO (a test-only readback); the base64 value becomes FILE.
 kubeconfig_from_github() {
@@ -156,6 +162,38 @@ echo
 show "fluxkey status --kubeconfig admin.kubeconfig"
 fluxkey status --kubeconfig "$ADMIN"
 
+step "The workflow step: fluxkey action reconciles Flux with what GitHub holds"
+# Flux's objects (kube-sim's simulated controllers answer them), and the RBAC
+# of k8s/ enforced from here on: flux-reconcile may get, patch and watch the
+# Flux kinds in flux-system, nothing more.
+kube_control POST /_sim/objects >/dev/null <<'YAML'
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, url: "ssh://git@github.com/acme/fleet", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+YAML
+kubectl kustomize "$(dirname "$0")/../k8s" | kube_control POST /_sim/rbac >/dev/null
+echo "Kustomization flux-system/apps from GitRepository flux-system/flux-system; RBAC of k8s/ enforced"
+# What the runner does for `uses: OWNER/fluxkey@v1` with kubeconfig: the secret.
+: >"$WORK/github_output"
+: >"$WORK/step_summary"
+show "INPUT_KUBECONFIG=\${{ secrets.FLUX_KUBECONFIG }} INPUT_KIND=kustomization INPUT_NAME=apps INPUT_WITH-SOURCE=true fluxkey action"
+SECRET_VALUE=$(base64 -w0 "$WORK/new.kubeconfig")
+env -i PATH="$PATH" HOME="$WORK" "INPUT_KUBECONFIG=$SECRET_VALUE" INPUT_KIND=kustomization \
+  INPUT_NAME=apps INPUT_NAMESPACE=flux-system "INPUT_WITH-SOURCE=true" INPUT_TIMEOUT=1m \
+  INPUT_FORCE= GITHUB_OUTPUT="$WORK/github_output" GITHUB_STEP_SUMMARY="$WORK/step_summary" \
+  "$FLUXKEY" action | sed -E 's/^(::add-mask::).*/\1<the token, masked by the runner>/'
+unset SECRET_VALUE
+show "cat \$GITHUB_OUTPUT"
+cat "$WORK/github_output"
+show "cat \$GITHUB_STEP_SUMMARY"
+cat "$WORK/step_summary"
+
 step "Done"
-echo "The CronJob in cronjob/ runs fluxkey sync on a schedule; bench/sync.sh, bench/fanout.sh and"
-echo "bench/requests.sh measure it against the same stand-ins."
+echo "The CronJob in k8s/ runs fluxkey sync on a schedule (cronjob/README.md); the action runs in"
+echo "workflows (action.yml). bench/ measures both against the same stand-ins."
