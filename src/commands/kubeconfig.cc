@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "commands/mint.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -24,20 +25,6 @@ void check_output_writable(const std::string& path) {
     throw UsageError("cannot write --output " + path + ": folder " + dir +
                      " does not exist or is not writable");
   }
-}
-
-// Adds the fix to the API server's refusal, which names the problem only.
-[[noreturn]] void explain_token_failure(const kube::ApiError& e, const NamespacedName& sa) {
-  std::string what = "cannot mint a token for ServiceAccount " + sa.str() + ": ";
-  if (e.status() == 404) {
-    throw Error(what + "it does not exist; create it (kubectl apply -k k8s/) or pass " +
-                "--service-account NS/NAME");
-  }
-  if (e.status() == 403) {
-    throw Error(what + e.server_message() +
-                "; grant create on serviceaccounts/token for it (see k8s/)");
-  }
-  throw Error(what + e.what());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <future>
 #include <map>
 
+#include "commands/mint.h"
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -58,15 +59,15 @@ std::map<std::string, std::string> preflight(const SyncOptions& options,
 }
 
 void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeconfig& stored,
-                const Endpoint& endpoint,
+                const std::string& generation_secret, const Endpoint& endpoint,
                 const std::vector<rotation::GenerationSecret>& generations,
                 const std::map<std::string, std::string>& failures, bool read_github) {
   std::string out = "plan (--dry-run, nothing changed): " + plan.reason + "\n";
   if (plan.action == Plan::Action::kMint) {
     out += "  would create generation Secret " + options.service_account.namespace_ + "/" +
-           options.k8s_secret.name + "-gen-" + std::to_string(plan.generation) +
-           " and mint a token for ServiceAccount " + options.service_account.str() +
-           " bound to it, valid " + seconds_text(options.token_ttl) + "\n";
+           generation_secret + " and mint a token for ServiceAccount " +
+           options.service_account.str() + " bound to it, valid " +
+           seconds_text(options.token_ttl) + "\n";
     out += "  would store the kubeconfig (server " + endpoint.server + ", from " +
            endpoint.server_source + "; CA: " + endpoint.ca_source + ") in Secret " +
            options.k8s_secret.str() + (stored.exists ? "" : " (new)") + "\n";
@@ -91,19 +92,6 @@ void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeco
   }
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
-}
-
-[[noreturn]] void explain_mint_failure(const kube::ApiError& e, const NamespacedName& sa) {
-  std::string what = "cannot mint a token for ServiceAccount " + sa.str() + ": ";
-  if (e.status() == 404) {
-    throw Error(what + e.server_message() + "; create it (kubectl apply -k k8s/) or pass " +
-                "--service-account NS/NAME");
-  }
-  if (e.status() == 403) {
-    throw Error(what + e.server_message() +
-                "; grant create on serviceaccounts/token for it (see k8s/)");
-  }
-  throw Error(what + e.what());
 }
 
 class Sync {
@@ -146,7 +134,8 @@ class Sync {
     }
 
     if (options_.dry_run) {
-      print_plan(options_, plan, stored, endpoint, generations, failures, read_github);
+      print_plan(options_, plan, stored, store_.generation_name(plan.generation), endpoint,
+                 generations, failures, read_github);
       return failures.empty() ? ExitCode::kOk : ExitCode::kFailed;
     }
     if (!plan.to_push.empty() && failures.size() == plan.to_push.size()) {
@@ -196,7 +185,7 @@ class Sync {
       token = kube::request_token(kube_, sa.namespace_, sa.name, spec);
     } catch (const kube::ApiError& e) {
       discard_generation(generation);
-      explain_mint_failure(e, sa);
+      explain_token_failure(e, sa);
     } catch (...) {
       discard_generation(generation);
       throw;
