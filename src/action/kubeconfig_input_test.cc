@@ -13,18 +13,10 @@ using namespace fluxkey::action;
 
 namespace {
 
-std::string base64url(const std::string& data) {
-  std::string out = base64_encode(data);
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
-
 // An unsigned-looking JWT (the signature is never checked here).
 std::string jwt(const nlohmann::json& claims) {
-  return base64url(R"({"alg":"ES256","kid":"k"})") + "." + base64url(claims.dump()) + "." +
-         base64url("not-a-real-signature");
+  return base64url_encode(R"({"alg":"ES256","kid":"k"})") + "." + base64url_encode(claims.dump()) +
+         "." + base64url_encode("not-a-real-signature");
 }
 
 std::string kubeconfig(const std::string& token) {

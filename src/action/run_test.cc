@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,20 +15,13 @@ using namespace fluxkey::action;
 
 namespace {
 
-std::string base64url(const std::string& data) {
-  std::string out = base64_encode(data);
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
-
 const Clock::time_point kNow = Clock::time_point(std::chrono::seconds(1'800'000'000));
 
 std::string jwt(long long exp) {
-  return base64url(R"({"alg":"ES256"})") + "." +
-         base64url(nlohmann::json{{"exp", exp}, {"sub", "system:serviceaccount:x:y"}}.dump()) +
-         "." + base64url("signature-bytes");
+  return base64url_encode(R"({"alg":"ES256"})") + "." +
+         base64url_encode(
+             nlohmann::json{{"exp", exp}, {"sub", "system:serviceaccount:x:y"}}.dump()) +
+         "." + base64url_encode("signature-bytes");
 }
 
 std::string kubeconfig(const std::string& token) {

@@ -18,13 +18,32 @@ std::optional<std::string> base64_decode(std::string_view text) {
   size_t len = 0;
   const char* end = nullptr;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), " \t\r\n", &len, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                        text.size(), " \t\r\n", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }
   out.resize(len);
   return out;
+}
+
+std::string base64url_encode(std::string_view data) {
+  std::string text = base64_encode(data);
+  for (char& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return text;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (standard.size() % 4 != 0) standard += '=';
+  return base64_decode(standard);
 }
 
 }  // namespace fluxkey

@@ -13,4 +13,9 @@ std::string base64_encode(std::string_view data);
 // ignored. Returns nullopt when the input is not valid base64.
 std::optional<std::string> base64_decode(std::string_view text);
 
+// base64url without padding (RFC 7515), the encoding of JWT parts.
+std::string base64url_encode(std::string_view data);
+// Decodes base64url, with or without padding; nullopt when it is not valid.
+std::optional<std::string> base64url_decode(std::string_view text);
+
 }  // namespace fluxkey

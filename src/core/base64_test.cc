@@ -18,3 +18,11 @@ TEST_CASE("base64_decode refuses what is not base64") {
   CHECK_FALSE(base64_decode("Zg"));
   CHECK_FALSE(base64_decode("apiVersion: v1"));
 }
+
+TEST_CASE("base64url: the URL alphabet, no padding; decoding takes it with or without") {
+  CHECK(base64url_encode("\xfb\xff") == "-_8");
+  CHECK(base64url_encode("ab") == "YWI");
+  CHECK(base64url_decode("-_8") == "\xfb\xff");
+  CHECK(base64url_decode("YWI=") == "ab");
+  CHECK_FALSE(base64url_decode("a$b").has_value());
+}

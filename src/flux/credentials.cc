@@ -41,13 +41,8 @@ std::optional<Clock::time_point> jwt_expiry(const std::string& token) {
   if (second == std::string::npos || token.find('.', second + 1) != std::string::npos) {
     return std::nullopt;
   }
-  std::string payload = token.substr(first + 1, second - first - 1);
-  for (char& c : payload) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (payload.size() % 4 != 0) payload += '=';
-  std::optional<std::string> json = base64_decode(payload);
+  std::optional<std::string> json =
+      base64url_decode(std::string_view(token).substr(first + 1, second - first - 1));
   if (!json) return std::nullopt;
   nlohmann::json claims = nlohmann::json::parse(*json, nullptr, false);
   if (!claims.is_object() || !claims.contains("exp") || !claims["exp"].is_number()) {

@@ -21,20 +21,10 @@ const std::string kKubeconfig =
     "\ncontexts:\n- name: ci\n  context:\n    cluster: c\n    user: u\n    namespace: apps\n"
     "current-context: ci\n";
 
-std::string base64url(const std::string& data) {
-  std::string out = base64_encode(data);
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
-
 std::string jwt(long long exp) {
-  return base64url(R"({"alg":"ES256"})") + "." +
-         base64url(R"({"sub":"system:serviceaccount:fluxkey:flux-reconcile","exp":)" +
-                   std::to_string(exp) + "}") +
+  return base64url_encode(R"({"alg":"ES256"})") + "." +
+         base64url_encode(R"({"sub":"system:serviceaccount:fluxkey:flux-reconcile","exp":)" +
+                          std::to_string(exp) + "}") +
          ".c2lnbmF0dXJl";
 }
 
@@ -88,7 +78,8 @@ TEST_CASE("jwt_expiry reads exp without verifying; anything else is not a JWT") 
   CHECK_FALSE(jwt_expiry("opaque-token").has_value());
   CHECK_FALSE(jwt_expiry("a.b").has_value());
   CHECK_FALSE(jwt_expiry("a.b.c.d").has_value());
-  CHECK_FALSE(jwt_expiry(base64url("{}") + "." + base64url(R"({"sub":"x"})") + ".s").has_value());
+  CHECK_FALSE(jwt_expiry(base64url_encode("{}") + "." + base64url_encode(R"({"sub":"x"})") + ".s")
+                  .has_value());
   CHECK_FALSE(jwt_expiry("a.!!!.c").has_value());
 }
 

@@ -98,16 +98,6 @@ std::string AppKey::sign_rs256(std::string_view data) const {
   return signature;
 }
 
-std::string base64url(std::string_view data) {
-  std::string text = base64_encode(data);
-  for (char& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  return text;
-}
-
 std::string make_app_jwt(const AppKey& key, const std::string& app_id, Clock::time_point now) {
   using nlohmann::json;
   const long long seconds =
@@ -121,8 +111,9 @@ std::string make_app_jwt(const AppKey& key, const std::string& app_id, Clock::ti
   // it as issued; nine minutes ahead stays under GitHub's ten.
   json claims = {{"iat", seconds - 60}, {"exp", seconds + 9 * 60}, {"iss", issuer}};
   json header = {{"alg", "RS256"}, {"typ", "JWT"}};
-  std::string signing_input = base64url(header.dump()) + "." + base64url(claims.dump());
-  return signing_input + "." + base64url(key.sign_rs256(signing_input));
+  std::string signing_input =
+      base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
+  return signing_input + "." + base64url_encode(key.sign_rs256(signing_input));
 }
 
 }  // namespace fluxkey::github

@@ -32,9 +32,6 @@ class AppKey {
   std::unique_ptr<EVP_PKEY, Free> key_;
 };
 
-// base64url without padding (RFC 7515).
-std::string base64url(std::string_view data);
-
 // The JWT GitHub wants: iat a minute in the past (clock drift), exp nine
 // minutes ahead (GitHub refuses more than ten), iss the App id as a number
 // when it is all digits, else as given (a client id such as "Iv1.abc").

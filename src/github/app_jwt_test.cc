@@ -19,13 +19,8 @@ using fluxkey::github::testing::TestRsaKey;
 
 namespace {
 
-std::string base64url_decode(std::string text) {
-  for (char& c : text) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (text.size() % 4 != 0) text += '=';
-  auto decoded = base64_decode(text);
+std::string base64url_decode(std::string_view text) {
+  auto decoded = fluxkey::base64url_decode(text);
   REQUIRE(decoded.has_value());
   return *decoded;
 }
@@ -129,6 +124,4 @@ TEST_CASE("github: a bad App key is a usage error naming --github-app-key, never
   msg = usage_error_of(std::string(data, static_cast<size_t>(length)));
   CHECK(msg.find("--github-app-key") != std::string::npos);
   CHECK(msg.find("not an RSA key") != std::string::npos);
-
-  CHECK(base64url("\xfb\xff") == "-_8");
 }
