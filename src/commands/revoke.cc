@@ -5,11 +5,14 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "rotation/lease.h"
 #include "rotation/state.h"
 
 namespace fluxkey::commands {
 
-ExitCode run_revoke(const RevokeOptions& options, kube::Client& kube) {
+namespace {
+
+ExitCode revoke(const RevokeOptions& options, kube::Client& kube) {
   rotation::Store store(kube, options.k8s_secret, options.service_account);
   rotation::StoredKubeconfig stored = store.read();
   auto generations = store.generations();
@@ -65,6 +68,18 @@ ExitCode run_revoke(const RevokeOptions& options, kube::Client& kube) {
         " now hold a dead credential, on purpose; run fluxkey rotate to hand out a new one");
   }
   return ExitCode::kOk;
+}
+
+}  // namespace
+
+// Like sync, revoke holds the Lease so that it never deletes a generation a
+// concurrent rotation is about to store or push.
+ExitCode run_revoke(const RevokeOptions& options, kube::Client& kube) {
+  if (options.dry_run) return revoke(options, kube);
+  rotation::RunLease lease(kube, options.k8s_secret, nullptr);
+  ExitCode code = revoke(options, kube);
+  lease.release();
+  return code;
 }
 
 }  // namespace fluxkey::commands

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "kube/kubeconfig_writer.h"
+#include "rotation/lease.h"
 #include "rotation/plan.h"
 #include "rotation/state.h"
 
@@ -102,7 +103,19 @@ class Sync {
         store_(kube, options.k8s_secret, options.service_account),
         kube_(kube) {}
 
+  // A run that changes anything holds the Lease from its first read to its
+  // last write, so a concurrent run plans from what this one left.
   ExitCode run() {
+    if (options_.dry_run) return act();
+    rotation::RunLease lease(kube_, options_.k8s_secret,
+                             [this] { return std::make_unique<kube::Client>(kube_.config()); });
+    ExitCode code = act();
+    lease.release();
+    return code;
+  }
+
+ private:
+  ExitCode act() {
     const bool read_github =
         github_ != nullptr && (!options_.dry_run || options_.dry_run_reads_github);
     // A forced run pushes to every target whatever the cluster holds, so it
@@ -159,7 +172,6 @@ class Sync {
     return report(plan, failures);
   }
 
- private:
   void mint(long generation, const Endpoint& endpoint, StoredKubeconfig& stored) {
     const NamespacedName& sa = options_.service_account;
     std::string uid;

@@ -867,8 +867,9 @@ TEST_CASE("enforced: every verb of every rotator rule is needed") {
   const auto policy = base.policy();
   const auto removals = verb_removals(policy, "fluxkey-rotator");
   // serviceaccounts/token create; flux-kubeconfig get, patch; secrets create,
-  // list, delete; cluster-info get.
-  CHECK(removals.size() == 7);
+  // list, delete; leases create; the flux-kubeconfig Lease get, update;
+  // cluster-info get.
+  CHECK(removals.size() == 10);
   GitHub github(config_repos(base.mounted_config()));
   for (const auto& removal : removals) {
     CAPTURE(removal.describe());

@@ -1,5 +1,8 @@
 // The built-in kinds kube-sim serves, with the validation and defaulting of
 // their real registry strategies that matter to clients.
+#include <regex>
+#include <tuple>
+
 #include "core/base64.h"
 #include "sim/kube/api_error.h"
 #include "sim/kube/resources.h"
@@ -159,6 +162,45 @@ void admit_namespace(nlohmann::json& obj, const nlohmann::json* old) {
   obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name_of(obj);
 }
 
+// coordination.k8s.io/v1 Lease: spec times are MicroTime, which the server
+// decodes with Go's RFC3339Micro layout (exactly six fractional digits), and
+// ValidateLeaseSpec's bounds.
+void admit_lease(nlohmann::json& obj, const nlohmann::json*) {
+  static const std::regex micro_time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d))");
+  if (!obj.contains("spec") || obj["spec"].is_null()) return;
+  const nlohmann::json& spec = obj["spec"];
+  if (!spec.is_object())
+    cannot_handle("Lease", "json: cannot unmarshal into Go struct field Lease.spec");
+  for (const char* field : {"acquireTime", "renewTime"}) {
+    if (!spec.contains(field) || spec[field].is_null()) continue;
+    if (!spec[field].is_string() || !std::regex_match(spec[field].get<std::string>(), micro_time)) {
+      cannot_handle("Lease", "parsing time " + spec[field].dump() +
+                                 " as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse");
+    }
+  }
+  if (spec.contains("holderIdentity") && !spec["holderIdentity"].is_null() &&
+      !spec["holderIdentity"].is_string()) {
+    cannot_handle("Lease",
+                  "json: cannot unmarshal " + value_type_name(spec["holderIdentity"]) +
+                      " into Go struct field LeaseSpec.spec.holderIdentity of type string");
+  }
+  std::vector<FieldError> errors;
+  for (const auto& [field, floor, detail] :
+       {std::tuple{"leaseDurationSeconds", 1, "must be greater than 0"},
+        std::tuple{"leaseTransitions", 0, "must be greater than or equal to 0"}}) {
+    if (!spec.contains(field) || spec[field].is_null()) continue;
+    if (!spec[field].is_number_integer()) {
+      cannot_handle("Lease", std::string("json: cannot unmarshal ") + value_type_name(spec[field]) +
+                                 " into Go struct field LeaseSpec.spec." + field +
+                                 " of type int32");
+    }
+    if (spec[field].get<long>() < floor) {
+      errors.push_back({"Invalid value", std::string("spec.") + field, spec[field], detail});
+    }
+  }
+  if (!errors.empty()) throw invalid("coordination.k8s.io", "Lease", name_of(obj), errors);
+}
+
 }  // namespace
 
 void register_core_resources(ResourceRegistry& registry) {
@@ -204,6 +246,16 @@ void register_core_resources(ResourceRegistry& registry) {
   namespaces.top_level_fields = {"apiVersion", "kind", "metadata", "spec", "status"};
   namespaces.printer_columns = {{"Status", ".status.phase"}};
   registry.add(namespaces);
+
+  ResourceInfo leases{.group = "coordination.k8s.io",
+                      .version = "v1",
+                      .plural = "leases",
+                      .singular = "lease",
+                      .kind = "Lease"};
+  leases.admit = admit_lease;
+  leases.top_level_fields = {"apiVersion", "kind", "metadata", "spec"};
+  leases.printer_columns = {{"Holder", ".spec.holderIdentity"}};
+  registry.add(leases);
 }
 
 }  // namespace fluxkey::sim::kube

@@ -1,0 +1,120 @@
+// Two fluxkey runs against one kubeconfig Secret at the same time: the
+// CronJob's sync and a person's rotate, say. The Lease keeps them apart;
+// afterwards the cluster Secret, what GitHub holds and the live tokens must
+// agree, whatever the interleaving was.
+#include <doctest/doctest.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "core/base64.h"
+#include "support/fluxkey_run.h"
+#include "support/sim_process.h"
+
+using namespace fluxkey;
+using namespace fluxkey::testing;
+using nlohmann::json;
+
+namespace {
+
+// Test-only credential, never a real one.
+constexpr const char* kGitHubToken = "ghp_concurrencyTestToken0000000000000000";
+
+struct Stand {
+  SimProcess kube{binary_from_env("KUBE_SIM")};
+  SimProcess github{binary_from_env("GITHUB_SIM")};
+  std::string admin_token;
+
+  Stand() {
+    kube.control("POST", "/_sim/objects", json::parse(R"({"apiVersion":"v1","kind":"ServiceAccount",
+                   "metadata":{"name":"flux-reconcile","namespace":"fluxkey"}})"));
+    github.control("POST", "/_sim/setup",
+                   {{"repos", {"acme/app"}},
+                    {"orgs", {"acme"}},
+                    {"tokens", {std::string(kGitHubToken) + "=repo,admin:org"}}});
+    // 200 pushes within a minute are beyond GitHub's content-creation budget
+    // (80 a minute), which each run paces only for itself; not this test's subject.
+    github.control("POST", "/_sim/limits", {{"writes_per_minute", 1000}});
+    admin_token = read_text(kube.state_dir() + "/admin.token");
+    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
+  }
+
+  ProcessResult sync_force() const {
+    return run_fluxkey(
+        {"sync", "--force", "--kubeconfig", kube.state_dir() + "/admin.kubeconfig",
+         "--github-api-url", github.url(), "--github-repo", "acme/app", "--github-org", "acme"},
+        {{"SSL_CERT_FILE", github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}},
+        std::chrono::seconds(60));
+  }
+
+  HttpReply as(const std::string& token, const std::string& path) const {
+    return kube.request("GET", path, "", "", {{"Authorization", "Bearer " + token}});
+  }
+  json cluster_secret() const {
+    auto reply = as(admin_token, "/api/v1/namespaces/fluxkey/secrets/flux-kubeconfig");
+    REQUIRE_MESSAGE(reply.status == 200, reply.body);
+    return reply.json();
+  }
+  // Every FLUX_KUBECONFIG GitHub holds, decrypted by the stand-in.
+  std::vector<std::string> github_kubeconfigs() const {
+    std::vector<std::string> out;
+    const json all = github.control("GET", "/_sim/secrets");  // not a temporary: see range-for
+    for (const auto& s : all["secrets"]) {
+      if (s["name"] == "FLUX_KUBECONFIG") {
+        out.push_back(base64_decode(s["value"].get<std::string>()).value_or("<not base64>"));
+      }
+    }
+    return out;
+  }
+  size_t live_tokens() const {
+    size_t n = 0;
+    const json tokens = kube.control("GET", "/_sim/tokens");
+    for (const auto& t : tokens) n += t["alive"].get<bool>() ? 1 : 0;
+    return n;
+  }
+};
+
+std::string token_of(const std::string& kubeconfig) {
+  auto at = kubeconfig.find("token: ");
+  REQUIRE(at != std::string::npos);
+  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
+}
+
+}  // namespace
+
+TEST_CASE("two sync --force at once, 50 times: the Secret, GitHub and the live tokens agree") {
+  Stand stand;
+  size_t waited = 0;
+  for (int round = 1; round <= 50; ++round) {
+    CAPTURE(round);
+    auto first = std::async(std::launch::async, [&] { return stand.sync_force(); });
+    auto second = std::async(std::launch::async, [&] { return stand.sync_force(); });
+    for (const ProcessResult& run : {first.get(), second.get()}) {
+      CAPTURE(run.err);
+      // Each run ends done, or refused with one line that says why.
+      CHECK((run.exit_code == 0 || (run.exit_code == 1 && count_lines(run.err) == 1 &&
+                                    run.err.find("another fluxkey run") != std::string::npos)));
+      waited += run.err.find("waiting for another fluxkey run") != std::string::npos ? 1 : 0;
+      CHECK(run.err.find(kGitHubToken) == std::string::npos);
+    }
+
+    json secret = stand.cluster_secret();
+    const std::string stored =
+        base64_decode(secret["data"]["kubeconfig"].get<std::string>()).value_or("<not base64>");
+    const json targets = json::parse(
+        secret["metadata"]["annotations"].value("fluxkey.io/targets", std::string("{}")));
+    const long generation =
+        std::stol(secret["metadata"]["annotations"].value("fluxkey.io/generation", "0"));
+    // Both targets hold what the cluster Secret holds, and it says so.
+    auto held = stand.github_kubeconfigs();
+    REQUIRE(held.size() == 2);
+    for (const auto& kubeconfig : held) CHECK(kubeconfig == stored);
+    for (const char* id : {"acme/app", "org:acme"}) CHECK(targets[id]["generation"] == generation);
+    // The token they hold works; at most this generation and the one before live.
+    CHECK(stand.as(token_of(stored), "/api/v1/namespaces/fluxkey/secrets").status == 200);
+    CHECK(stand.live_tokens() <= 2);
+  }
+  // Runs did meet: a test where they never overlapped would prove nothing.
+  CHECK(waited > 0);
+  MESSAGE("runs that waited for the other: " << waited << " of 100");
+}
