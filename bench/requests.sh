@@ -78,6 +78,10 @@ def kube_kind(r):
         return "list generation Secrets"
     if m == "GET" and p.endswith("/configmaps/cluster-info"):
         return "read kube-public/cluster-info"
+    if m == "GET" and p.endswith("/leases/flux-kubeconfig"):
+        return "read Lease"
+    if m in ("POST", "PUT") and "/leases" in p:
+        return "write Lease"
     return f"other: {m} {p}"
 
 def github_kind(r):
@@ -118,6 +122,8 @@ def minimums(run):
         ("list generation Secrets", 1, "what to prune; a skip checks the newest is alive"),
         ("read kube-public/cluster-info", 1,
          "the external server URL, compared with the stored one (none with --server)"),
+        ("read Lease", 1, "one run at a time: is another run holding it?"),
+        ("write Lease", 2, "taken, then released (renewals only in runs over 10 s)"),
     ]
     github = [
         ("public key GET", TARGETS * int(mint), "one per target"),
