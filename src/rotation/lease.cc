@@ -93,6 +93,12 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
     }
     const LeaseRecord seen = current ? parse_lease(*current) : LeaseRecord{};
     const auto now = Steady::now();
+    if (current && seen.holder == identity_) {
+      // A retried write whose first attempt landed: the Lease is already ours.
+      std::lock_guard lock(mu_);
+      held_ = *current;
+      break;
+    }
     if (!current || seen.holder.empty() || watch.expired(seen, now)) {
       if (try_take(current)) break;
     } else if (!waiting) {

@@ -188,3 +188,47 @@ TEST_CASE("lease: a release that finds the Lease taken over leaves it alone") {
   CHECK_NOTHROW(run.release());
   CHECK(h.state->requests.size() == 4);
 }
+
+// The create lands but its reply is lost; the retry meets it as a Conflict.
+class LostReplyTransport : public http::Transport {
+ public:
+  std::vector<http::Request> requests;
+  http::Response send(const http::Request& request) override {
+    requests.push_back(request);
+    http::Response response;
+    response.headers = {{"content-type", "application/json"}};
+    if (request.method == "POST") {
+      created_ = Json::parse(request.body);
+      created_["metadata"]["resourceVersion"] = "5";
+      response.status = 409;
+      response.body = kConflict;
+    } else if (request.method == "GET") {
+      response.status = created_.is_null() ? 404 : 200;
+      response.body = created_.is_null() ? kNotFound : created_.dump();
+    } else {
+      response.status = 200;
+      response.body = request.body;
+    }
+    return response;
+  }
+
+ private:
+  Json created_;
+};
+
+TEST_CASE("lease: a take whose reply was lost is found done on the next read") {
+  auto owned = std::make_unique<LostReplyTransport>();
+  LostReplyTransport* transport = owned.get();
+  kube::Client client(Harness::config(), std::move(owned));
+  {
+    RunLease run(client, kName, nullptr, fast());
+    run.release();
+  }
+  // GET, POST (lost), GET (ours already), PUT (the release): no second take.
+  REQUIRE(transport->requests.size() == 4);
+  CHECK(transport->requests[2].method == "GET");
+  CHECK(transport->requests[3].method == "PUT");
+  Json released = Json::parse(transport->requests[3].body);
+  CHECK(released["spec"]["holderIdentity"] == "");
+  CHECK(released["metadata"]["resourceVersion"] == "5");
+}
