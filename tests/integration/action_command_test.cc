@@ -461,8 +461,9 @@ TEST_CASE("action.yml declares the contract's inputs, defaults and outputs, and 
   CHECK(inputs.size() == defaults.size() + 1);
   CHECK(inputs["kubeconfig"]["required"].as<bool>());
   CHECK_FALSE(inputs["kubeconfig"]["default"].IsDefined());
-  for (const auto& [name, value] : defaults) {
-    CAPTURE(name);
+  for (const auto& entry : defaults) {
+    const auto& [name, value] = entry;
+    CAPTURE(entry.first);  // clang 14 cannot capture a structured binding
     REQUIRE(inputs[name].IsMap());
     CHECK(inputs[name]["default"].as<std::string>() == value);
     CHECK_FALSE(inputs[name]["description"].as<std::string>().empty());

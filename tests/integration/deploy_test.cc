@@ -995,8 +995,9 @@ TEST_CASE("enforced: flux-reconcile reconciles with the kubeconfig GitHub receiv
   auto run = reconcile(kubeconfig, "kustomization", "apps", {"--with-source"});
   CHECK_MESSAGE(run.exit_code == 0, run.err);
   CHECK_FALSE(trimmed(run.out).empty());  // the revision
-  for (const auto& [resource, object] : kFluxObjects) {
-    CAPTURE(resource);
+  for (const auto& entry : kFluxObjects) {
+    const auto& object = entry.second;
+    CAPTURE(entry.first);  // clang 14 cannot capture a structured binding
     auto each = reconcile(kubeconfig, object.kind_flag, object.name);
     CHECK_MESSAGE(each.exit_code == 0, each.err);
   }
