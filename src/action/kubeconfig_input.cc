@@ -8,6 +8,7 @@
 
 #include "core/base64.h"
 #include "core/error.h"
+#include "core/secret.h"
 #include "core/text.h"
 #include "flux/credentials.h"
 #include "kube/config_loader.h"
@@ -123,7 +124,15 @@ DecodedInput decode_input(const std::string& input) {
                      "environment or organization)");
   }
   // Base64's alphabet has no ':', and a kubeconfig cannot do without one.
-  if (value.find(':') != std::string::npos) return {value + "\n", false};
+  if (value.find(':') != std::string::npos) {
+    // secrets_in_input leaves text with a NUL unparsed (nothing to mask in
+    // it), so such text must not load either: no kubeconfig holds one.
+    if (!looks_like_yaml_text(value)) {
+      throw UsageError("the kubeconfig input holds a NUL byte, so it is not a kubeconfig; " +
+                       std::string(kFix));
+    }
+    return {value + "\n", false};
+  }
   std::optional<std::string> decoded = base64_decode(value);
   if (!decoded) {
     throw UsageError("the kubeconfig input is neither a kubeconfig (YAML) nor base64; " +
@@ -139,15 +148,17 @@ DecodedInput decode_input(const std::string& input) {
 
 kube::RestConfig load_input(const std::string& input, Clock::time_point now) {
   DecodedInput decoded = decode_input(input);
+  // The decoded text is fluxkey's copy of the credentials: wiped when done.
+  const SecretString yaml(std::move(decoded.yaml));
   kube::RestConfig config;
   try {
     // "input" stands for the file name in parse_kubeconfig's messages:
     // "kubeconfig input: context ... not found".
-    config = kube::parse_kubeconfig(decoded.yaml, "input", "");
+    config = kube::parse_kubeconfig(yaml.str(), "input", "");
   } catch (const UsageError& e) {
     throw UsageError(std::string(e.what()) + "; " + kFix);
   }
-  if (auto expiry = flux::jwt_expiry(config.token); expiry && *expiry <= now) {
+  if (auto expiry = flux::jwt_expiry(config.token.str()); expiry && *expiry <= now) {
     auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - *expiry);
     throw UsageError("the token in the kubeconfig input expired at " + format_rfc3339(*expiry) +
                      " (" + format_duration(std::chrono::duration_cast<std::chrono::seconds>(ago)) +

@@ -179,3 +179,10 @@ TEST_CASE("secrets to mask: the one-line input and every credential inside") {
     CHECK(secrets_in_input("not-a-kubeconfig!!") == std::vector<std::string>{"not-a-kubeconfig!!"});
   }
 }
+
+TEST_CASE("raw input with a NUL byte is refused: it would load with its token unmasked (fuzz)") {
+  std::string input = kubeconfig("abc.def.ghi");
+  input.insert(input.find("clusters"), std::string("#\0\n", 3));
+  CHECK(usage_error(input).starts_with("the kubeconfig input holds a NUL byte"));
+  CHECK(usage_error(input).find("abc.def.ghi") == std::string::npos);
+}

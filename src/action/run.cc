@@ -124,7 +124,8 @@ ExitCode run_action(const ActionContext& context) {
     outcome.object = describe(options.kind, options.namespace_, options.name);
     const Clock::time_point now = context.now();
     kube::RestConfig config = load_input(input, now);
-    if (auto expiry = flux::jwt_expiry(config.token); expiry && *expiry < now + options.timeout) {
+    if (auto expiry = flux::jwt_expiry(config.token.str());
+        expiry && *expiry < now + options.timeout) {
       commands.warning("the token in the kubeconfig input expires at " + format_rfc3339(*expiry) +
                            ", before the timeout of " + format_duration(options.timeout) +
                            " is over; the fluxkey CronJob should have renewed it (check `fluxkey "

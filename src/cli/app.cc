@@ -78,6 +78,7 @@ int run(int argc, char** argv) {
     commands::KubeconfigOptions options = kubeconfig_options(flags);
     action = [&, options] {
       kube::Client client = kube_client();
+      client.http().set_request_timeout(request_timeout(flags));
       commands::run_kubeconfig(options, client, stdout);
       return ExitCode::kOk;
     };
@@ -98,6 +99,7 @@ int run(int argc, char** argv) {
     if (!options.targets.empty()) github_options_ = github_options(flags);
     action = [&, options, github_options_] {
       kube::Client client = kube_client();
+      client.http().set_request_timeout(request_timeout(flags));
       std::unique_ptr<github::Client> github;
       if (github_options_) github = std::make_unique<github::Client>(*github_options_);
       return commands::run_sync(options, client, github.get());
@@ -125,6 +127,7 @@ int run(int argc, char** argv) {
     commands::RevokeOptions options = revoke_options(flags);
     action = [&, options] {
       kube::Client client = kube_client();
+      client.http().set_request_timeout(request_timeout(flags));
       return commands::run_revoke(options, client);
     };
   });
@@ -140,6 +143,7 @@ int run(int argc, char** argv) {
     commands::StatusOptions options = status_options(flags);
     action = [&, options] {
       kube::Client client = kube_client();
+      client.http().set_request_timeout(request_timeout(flags));
       return commands::run_status(options, client, stdout);
     };
   });

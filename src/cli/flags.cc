@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/text.h"
 
 namespace fluxkey::cli {
 namespace {
@@ -91,6 +92,9 @@ const FlagSpec kFlags[] = {
      "read everything, change nothing, print the plan"},
     {"log-format", &RawFlags::log_format, kAll | kReconcile, "FLUXKEY_LOG_FORMAT", "FORMAT",
      "text or json"},
+    {"request-timeout", &RawFlags::request_timeout, kAll, nullptr, "DURATION",
+     "how long one API request (Kubernetes or GitHub) may take before it is abandoned, as "
+     "kubectl's --request-timeout; failed requests are retried a bounded number of times"},
     {"kind", &RawFlags::kind, kReconcile, nullptr, "KIND",
      "kustomization (ks), helmrelease (hr), gitrepository, ocirepository, helmrepository, "
      "helmchart, bucket, imagerepository, imageupdateautomation or receiver"},
@@ -156,13 +160,19 @@ void apply_config_file(const std::string& path, RawFlags& flags, Command which) 
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw UsageError("config file " + path + " is not valid YAML: " + e.msg + " (line " +
+    // yaml-cpp's message may quote the offending character: a line break.
+    throw UsageError("config file " + path + " is not valid YAML: " + printable(e.msg) + " (line " +
                      std::to_string(e.mark.line + 1) + ")");
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw UsageError("config file " + path + ": want a map of settings");
   for (const auto& item : root) {
-    std::string key = item.first.as<std::string>();
+    // A key that is not a scalar (`? [a, b]`) names no flag; one that is
+    // is quoted escaped, so that a message stays on one line.
+    if (!item.first.IsScalar()) {
+      throw UsageError("config file " + path + ": keys are flag names, e.g. token-ttl");
+    }
+    const std::string key = printable(item.first.Scalar());
     const FlagSpec* spec = nullptr;
     for (const auto& s : kFlags) {
       if (key == s.name && config_settable(s)) spec = &s;

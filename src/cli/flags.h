@@ -50,6 +50,7 @@ struct RawFlags {
   std::string output;
   std::string log_format = "text";
   std::string warn_before = "2h";
+  std::string request_timeout = "30s";
   bool dry_run = false;
   bool force = false;
   bool revoke_previous = false;

@@ -83,3 +83,12 @@ TEST_CASE("a missing config file is a usage error naming it") {
       apply_config_file("/nonexistent/fluxkey.yaml", flags, kKubeconfig),
       "cannot read config file /nonexistent/fluxkey.yaml: No such file or directory", UsageError);
 }
+
+TEST_CASE("config file: odd keys are usage errors on one line (fuzz)") {
+  // A key that is a list used to escape as a yaml-cpp conversion error.
+  CHECK(usage_error_of("? [a, b]\n: 1\n").find("keys are flag names") != std::string::npos);
+  std::string quoted = usage_error_of("\"token\\nttl\": 1h\n");
+  CHECK(quoted.find("unknown key \"token\\nttl\"") != std::string::npos);
+  CHECK(quoted.find('\n') == std::string::npos);
+  CHECK(usage_error_of("a: \"\\\n\"\n").find('\n') == std::string::npos);
+}

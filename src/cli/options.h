@@ -15,6 +15,8 @@ namespace fluxkey::cli {
 
 void configure_logging(const RawFlags& flags);
 kube::ConnectionOptions connection_options(const RawFlags& flags);
+// --request-timeout: at least 100ms.
+std::chrono::milliseconds request_timeout(const RawFlags& flags);
 commands::KubeconfigOptions kubeconfig_options(const RawFlags& flags);
 
 // Options of sync (rotate: force and revoke_previous set by the caller).

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 using namespace fluxkey;
 using namespace fluxkey::cli;
@@ -79,4 +80,16 @@ TEST_CASE("choices and URLs") {
     CAPTURE(bad);
     CHECK_FALSE(usage_error([&] { parse_https_url("--server", bad); }).empty());
   }
+}
+
+TEST_CASE("bad values are quoted on one line, control characters escaped (fuzz)") {
+  try {
+    parse_namespaced_name("--k8s-secret", "250\nfoo/x\t\x1b");
+    FAIL("expected a UsageError");
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()).find_first_of("\n\t\x1b") == std::string::npos);
+    CHECK(std::string(e.what()).find("\"250\\nfoo/x\\t\\x1b\"") != std::string::npos);
+  }
+  CHECK(fluxkey::printable("a\r\n\x7f") == "a\\r\\n\\x7f");
+  CHECK(fluxkey::printable("caf\xc3\xa9") == "caf\xc3\xa9");
 }

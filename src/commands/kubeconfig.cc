@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "core/time.h"
 #include "kube/kubeconfig_writer.h"
 
@@ -57,8 +58,8 @@ void run_kubeconfig(const KubeconfigOptions& options, kube::Client& client, std:
   kube::KubeconfigSpec kubeconfig;
   kubeconfig.server = endpoint.server;
   kubeconfig.ca_pem = endpoint.ca_pem;
-  kubeconfig.token = token.token;
-  std::string text = kube::render_kubeconfig(kubeconfig);
+  kubeconfig.token = std::move(token.token);
+  const SecretString text(kube::render_kubeconfig(kubeconfig));
 
   auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(token.expires_at - Clock::now());
@@ -67,10 +68,10 @@ void run_kubeconfig(const KubeconfigOptions& options, kube::Client& client, std:
                     format_duration(std::chrono::duration_cast<std::chrono::seconds>(left)) + ")",
                 {});
   if (to_stdout(options)) {
-    std::fwrite(text.data(), 1, text.size(), out);
+    std::fwrite(text.view().data(), 1, text.size(), out);
     std::fflush(out);
   } else {
-    write_private_file(options.output, text);
+    write_private_file(options.output, text.str());
     logger().info("wrote " + options.output + " (mode 0600)");
   }
 }

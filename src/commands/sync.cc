@@ -127,8 +127,25 @@ class Sync {
                          [this] { return preflight(options_, options_.targets, *github_); });
     }
 
-    StoredKubeconfig stored = store_.read();
-    auto generations = store_.generations();
+    // The API server's own words seldom name the object ("service
+    // unavailable", a reset): the line says which read failed.
+    StoredKubeconfig stored;
+    std::vector<rotation::GenerationSecret> generations;
+    try {
+      stored = store_.read();
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw Error("cannot read Secret " + options_.k8s_secret.str() + ": " + e.what() +
+                  "; nothing was changed");
+    }
+    try {
+      generations = store_.generations();
+    } catch (const Error& e) {
+      throw Error("cannot list the generation Secrets of " + options_.k8s_secret.str() +
+                  " in namespace " + options_.service_account.namespace_ + ": " + e.what() +
+                  "; nothing was changed");
+    }
     Endpoint endpoint = resolve_endpoint(kube_, options_.endpoint);
 
     rotation::PlanInput input{options_.service_account.str(), endpoint.server,
@@ -152,6 +169,9 @@ class Sync {
       return failures.empty() ? ExitCode::kOk : ExitCode::kFailed;
     }
     if (!plan.to_push.empty() && failures.size() == plan.to_push.size()) {
+      // One target: its own message is the one line; several: one line each
+      // and a summary.
+      if (failures.size() == 1) throw Error(failures.begin()->second + "; nothing was changed");
       for (const auto& [id, message] : failures) logger().error(message);
       throw Error("no GitHub target can be reached (" +
                   count_text(failures.size(), "target", "targets") +
@@ -198,6 +218,17 @@ class Sync {
     } catch (const kube::ApiError& e) {
       discard_generation(generation);
       explain_token_failure(e, sa);
+    } catch (const Error& e) {
+      // No answer (a reset, a timeout): the server may have minted a token
+      // all the same, bound to the generation Secret; deleting that revokes it.
+      const std::string secret = sa.namespace_ + "/" + store_.generation_name(generation);
+      throw Error("cannot mint a token for ServiceAccount " + sa.str() + ": " + e.what() +
+                  (discard_generation(generation)
+                       ? "; nothing was changed (a token minted meanwhile was revoked with "
+                         "generation Secret " +
+                             secret + ")"
+                       : "; delete generation Secret " + secret +
+                             " to revoke a token the API server may have minted"));
     } catch (...) {
       discard_generation(generation);
       throw;
@@ -206,7 +237,7 @@ class Sync {
     kube::KubeconfigSpec kubeconfig;
     kubeconfig.server = endpoint.server;
     kubeconfig.ca_pem = endpoint.ca_pem;
-    kubeconfig.token = token.token;
+    kubeconfig.token = std::move(token.token);
 
     StoredKubeconfig next = stored;
     next.kubeconfig = kube::render_kubeconfig(kubeconfig);
@@ -259,13 +290,16 @@ class Sync {
     }
   }
 
-  void discard_generation(long generation) {
+  // Returns false (and warns) when the generation Secret may still exist.
+  bool discard_generation(long generation) {
     try {
       store_.delete_generation(store_.generation_name(generation));
+      return true;
     } catch (const Error& e) {
       logger().warn("could not delete generation Secret " + options_.service_account.namespace_ +
                     "/" + store_.generation_name(generation) + ": " + e.what() +
                     "; delete it to revoke its unused token");
+      return false;
     }
   }
 
@@ -286,6 +320,7 @@ class Sync {
     const std::string value = secret_value(options_, stored.kubeconfig);
     const size_t total = plan.to_push.size();
     size_t done = 0;
+    std::string pushed;  // targets that hold stored.generation now, for the record's failure
     for (const auto& target : plan.to_push) {
       ++done;
       auto& record = stored.targets[target.id()];
@@ -303,6 +338,7 @@ class Sync {
         record.pushed_at = Clock::now();
         record.error.clear();
         record.failed_at.reset();
+        pushed += (pushed.empty() ? "" : ", ") + target.describe();
         logger().info("pushed " + options_.github_secret + " to " + target.describe() + progress);
       } catch (const Error& e) {
         failures[target.id()] = e.what();
@@ -313,12 +349,17 @@ class Sync {
     }
     stored.targets = configured_records(stored);
     try {
+      // The kube client retries a lost connection or a 5xx a bounded number
+      // of times; beyond that, the one line below is the only record.
       write_checked(stored);
     } catch (const Error& e) {
-      throw Error("pushed to " + std::to_string(total - failures.size()) + " of " +
-                  std::to_string(total) + " GitHub targets but cannot record it in Secret " +
-                  options_.k8s_secret.str() + ": " + e.what() +
-                  "; the next sync pushes them again");
+      const std::string generation = "generation " + std::to_string(stored.generation);
+      std::string what = pushed.empty() ? "no GitHub target got " + generation
+                                        : "GitHub holds " + generation + " in " + pushed;
+      throw Error(what + " (" + std::to_string(total - failures.size()) + " of " +
+                  std::to_string(total) + " targets), but Secret " + options_.k8s_secret.str() +
+                  " cannot record it: " + e.what() + "; the next sync pushes the stored " +
+                  generation + " to them again and records it, without minting a new token");
     }
   }
 
@@ -343,7 +384,13 @@ class Sync {
     }
     auto doomed = rotation::generations_to_prune(generations, newest, options_.revoke_previous);
     for (const auto& g : doomed) {
-      store_.delete_generation(g.name);
+      try {
+        store_.delete_generation(g.name);
+      } catch (const Error& e) {
+        throw Error("cannot delete generation Secret " + options_.service_account.namespace_ + "/" +
+                    g.name + " (generation " + std::to_string(g.generation) +
+                    ", no longer needed): " + e.what() + "; the next sync deletes it");
+      }
       logger().info("deleted generation Secret " + options_.service_account.namespace_ + "/" +
                     g.name + ": the token of generation " + std::to_string(g.generation) +
                     " no longer works");
@@ -372,7 +419,8 @@ class Sync {
     }
     std::string names;
     for (const auto& [id, message] : failures) names += (names.empty() ? "" : ", ") + id;
-    logger().error(summary + "; failed: " + names + " (the next sync retries them)");
+    // Each failure already had its error line; this one sums them up.
+    logger().warn(summary + "; failed: " + names + " (the next sync retries them)");
     return ExitCode::kPartial;
   }
 

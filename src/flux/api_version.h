@@ -23,9 +23,10 @@ enum class Served {
   kUnknown,  // discovery could not be read (refused): assume served
 };
 
-// After a 404 for an object at `tried`: the object is missing (nullopt),
-// or the next version to try. `next` is the version after `tried` in the
-// table, "" when none is left (then: not served at all).
+// After a 404 for an object at `tried`: the object is missing, or the next
+// version to try: the version after `tried` in the table, "" when none is
+// left (then: not served at all). A version discovery cannot vouch for
+// (kUnknown) moves on to the next one too, and is missing when it is last.
 struct FallbackDecision {
   bool object_missing = false;
   std::string next_version;  // when !object_missing; "" = no version left
@@ -47,9 +48,9 @@ class ApiVersions {
     Json object;
     std::string version;
   };
-  // GETs the object. Throws Error naming kind, namespace and name when it
-  // does not exist, or the group when no known version is served; other
-  // refusals are kube::ApiError.
+  // GETs the object. Throws ObjectError naming kind, namespace and name when
+  // it does not exist, or when no known version is served; other refusals
+  // are kube::ApiError.
   Found get(const ObjectRef& ref);
 
   // Whether discovery lists the kind at this version (cached).

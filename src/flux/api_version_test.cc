@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "flux/fake_cluster_test_support.h"
+#include "kube/test_support.h"
 
 using namespace fluxkey;
 using namespace fluxkey::flux;
@@ -27,8 +28,12 @@ TEST_CASE("fallback decision: a served version's 404 is a missing object") {
   const KindInfo& ks = *find_kind("ks");
   FallbackDecision d = decide_fallback(ks, "v1", Served::kYes);
   CHECK(d.object_missing);
-  // Discovery unreadable: the 404 is taken at its word.
-  CHECK(decide_fallback(ks, "v1", Served::kUnknown).object_missing);
+  // Discovery unreadable: an older version may hold it; the last one's 404
+  // is taken at its word.
+  d = decide_fallback(ks, "v1", Served::kUnknown);
+  CHECK_FALSE(d.object_missing);
+  CHECK(d.next_version == "v1beta2");
+  CHECK(decide_fallback(ks, "v1beta2", Served::kUnknown).object_missing);
   // Not served: the next version of the table, then none.
   d = decide_fallback(ks, "v1", Served::kNo);
   CHECK_FALSE(d.object_missing);
@@ -99,4 +104,16 @@ TEST_CASE("no version served at all: is Flux installed?") {
   CHECK_THROWS_WITH_AS(versions.get(apps()), doctest::Contains("is Flux installed"), Error);
   // One discovery per version, and no more than the table holds.
   CHECK(fake.cluster->log.size() == 4);
+}
+
+TEST_CASE("a discovery reply that is not an object lists no resource (fuzz)") {
+  auto fake = std::make_shared<kube::testing::FakeState>();
+  kube::RestConfig config;
+  config.server = "https://127.0.0.1:6443";
+  kube::Client client(std::move(config), std::make_unique<kube::testing::FakeTransport>(fake));
+  fake->push(404, R"({"kind": "Status", "reason": "NotFound", "code": 404})");
+  fake->push(200, "");  // discovery of v1: an empty body, read as null
+  fake->push(200, kustomization("kustomize.toolkit.fluxcd.io/v1beta2").dump());
+  ApiVersions versions(client);
+  CHECK(versions.get(apps()).version == "v1beta2");
 }

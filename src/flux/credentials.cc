@@ -5,12 +5,13 @@
 
 #include "core/base64.h"
 #include "core/error.h"
+#include "core/secret.h"
 #include "core/text.h"
 
 namespace fluxkey::flux {
 
 std::string decode_kubeconfig_data(const std::string& data) {
-  std::string text = trim(data);
+  const SecretString text(trim(data));
   if (text.empty()) {
     throw UsageError(std::string(kKubeconfigDataEnv) +
                      " is set but empty: the secret holding the kubeconfig is missing or was not "
@@ -18,20 +19,23 @@ std::string decode_kubeconfig_data(const std::string& data) {
   }
   // YAML always has a ':' or a space somewhere base64 never has, so valid
   // base64 means it is the encoded form.
-  if (std::optional<std::string> decoded = base64_decode(text)) return *decoded;
-  return text;
+  if (std::optional<std::string> decoded = base64_decode(text.view())) return std::move(*decoded);
+  return text.str();
 }
 
 kube::RestConfig load_reconcile_config(const kube::ConnectionOptions& connection) {
   const char* data = std::getenv(kKubeconfigDataEnv);
   if (data == nullptr) return kube::load_rest_config(connection);
-  std::string yaml = decode_kubeconfig_data(data);
-  if (yaml.find(':') == std::string::npos) {
+  // fluxkey's decoded copy of the credentials, wiped once parsed. (The
+  // variable itself stays in the environment; children never get it.)
+  const SecretString yaml(decode_kubeconfig_data(data));
+  if (yaml.view().find(':') == std::string::npos) {
     throw UsageError(std::string(kKubeconfigDataEnv) +
                      " holds neither a kubeconfig nor the base64 of one; store the kubeconfig "
                      "YAML, or its base64 on one line");
   }
-  return kube::parse_kubeconfig(yaml, std::string("$") + kKubeconfigDataEnv, connection.context);
+  return kube::parse_kubeconfig(yaml.str(), std::string("$") + kKubeconfigDataEnv,
+                                connection.context);
 }
 
 std::optional<Clock::time_point> jwt_expiry(const std::string& token) {
@@ -48,15 +52,18 @@ std::optional<Clock::time_point> jwt_expiry(const std::string& token) {
   if (!claims.is_object() || !claims.contains("exp") || !claims["exp"].is_number()) {
     return std::nullopt;
   }
-  auto exp = static_cast<long long>(claims["exp"].get<double>());
-  return Clock::time_point(std::chrono::seconds(exp));
+  // A claim before 1970 or past what the clock holds (2262) is no expiry to
+  // report: casting or subtracting it would overflow.
+  const double exp = claims["exp"].get<double>();
+  if (!(exp >= 0 && exp < 9.2e9)) return std::nullopt;
+  return Clock::time_point(std::chrono::seconds(static_cast<long long>(exp)));
 }
 
 std::string unauthorized_message(const kube::RestConfig& config, Clock::time_point now) {
   std::string out = "the API server " + config.server + " refused the credentials from " +
                     config.origin + " (401 Unauthorized)";
   std::optional<Clock::time_point> expiry;
-  if (!config.token.empty()) expiry = jwt_expiry(config.token);
+  if (!config.token.empty()) expiry = jwt_expiry(config.token.str());
   if (expiry && *expiry <= now) {
     auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - *expiry);
     out += ": the token expired at " + format_rfc3339(*expiry) + " (" +

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/base64.h"
 #include "core/error.h"
 #include "core/text.h"
@@ -95,7 +97,7 @@ TEST_CASE("the 401 message: when the token expired, and how to renew it; never t
   CHECK(expired.find("the token expired at 2027-01-15T08:00:00Z (1h ago)") != std::string::npos);
   CHECK(expired.find("fluxkey status") != std::string::npos);
   CHECK(expired.find("fluxkey rotate") != std::string::npos);
-  CHECK(expired.find(config.token) == std::string::npos);
+  CHECK(expired.find(config.token.str()) == std::string::npos);
 
   config.token = jwt(1'900'000'000);
   CHECK(unauthorized_message(config, now).find("was revoked, or the clocks disagree") !=
@@ -105,4 +107,15 @@ TEST_CASE("the 401 message: when the token expired, and how to renew it; never t
   CHECK(opaque.find("has expired or was revoked") != std::string::npos);
   CHECK(opaque.find(kToken) == std::string::npos);
   CHECK(opaque.find('\n') == std::string::npos);
+}
+
+TEST_CASE("jwt_expiry: an exp the clock cannot hold is no expiry, not an overflow (fuzz)") {
+  for (double exp : {1e300, 1.79e19, 9.3e9, -1.0, -9.2e9}) {
+    std::string claims = base64url_encode(nlohmann::json{{"exp", exp}}.dump());
+    CHECK_FALSE(jwt_expiry("eyJhbGciOiJSUzI1NiJ9." + claims + ".c2ln").has_value());
+  }
+  kube::RestConfig config;
+  config.token = "eyJhbGciOiJSUzI1NiJ9." + base64url_encode(R"({"exp": -8.8e9})") + ".c2ln";
+  CHECK(unauthorized_message(config, Clock::now()).find("has expired or was revoked") !=
+        std::string::npos);
 }

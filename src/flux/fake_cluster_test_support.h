@@ -26,7 +26,9 @@ struct FakeCluster {
   std::map<std::string, std::vector<Json>> objects;
   std::map<std::string, Answer> answers;  // object path -> how the controller answers
   bool forbid_watch = false;
-  int conflicts = 0;  // PATCHes answered 409 before one succeeds
+  int cut_watches = 0;      // watches cut off (a network error) before any event
+  int failing_watches = 0;  // watches answered 503
+  int conflicts = 0;        // PATCHes answered 409 before one succeeds
   long long rv = 100;
   std::vector<std::string> log;  // "GET path", "PATCH path", "WATCH path"
   std::vector<Json> patches;     // PATCH bodies, in order
@@ -114,6 +116,15 @@ struct FakeCluster {
       long long since = 0;
       if (auto at = query.find("resourceVersion="); at != std::string::npos) {
         since = std::stoll(query.substr(at + 16));
+      }
+      if (failing_watches > 0) {
+        --failing_watches;
+        return reply(503, status(503, "ServiceUnavailable", "watch cache not ready"));
+      }
+      if (cut_watches > 0) {
+        --cut_watches;
+        throw http::NetworkError("connection to 127.0.0.1:6443 broke",
+                                 http::NetworkError::Kind::kTransfer, true);
       }
       http::Response r = reply(200, "");
       auto it = objects.find(path + "/" + name);

@@ -1,5 +1,6 @@
 #include "flux/flux_cli.h"
 
+#include <signal.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -7,11 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 #include "core/base64.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "core/text.h"
 #include "flux/credentials.h"
 #include "flux/kinds.h"
@@ -54,6 +57,51 @@ class PrivateDir {
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
+
+// A SIGTERM, SIGINT or SIGHUP (a cancelled workflow run, Ctrl-C) ends
+// fluxkey without running destructors, which would leave the private
+// kubeconfig behind. While flux runs, a handler removes it first, then lets
+// the signal do what it does. The paths sit in fixed buffers, filled before
+// the handler is installed: a handler may only make async-signal-safe calls
+// (unlink, rmdir, signal, raise).
+char g_signal_file[4096];
+char g_signal_dir[4096];
+constexpr int kCleanupSignals[] = {SIGTERM, SIGINT, SIGHUP};
+
+extern "C" void remove_private_kubeconfig(int sig) {
+  ::unlink(g_signal_file);
+  ::rmdir(g_signal_dir);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);  // delivered once this handler returns: fluxkey dies of it
+}
+
+class RemoveOnSignal {
+ public:
+  RemoveOnSignal(const std::string& file, const std::string& dir) {
+    if (file.size() >= sizeof g_signal_file || dir.size() >= sizeof g_signal_dir) return;
+    std::memcpy(g_signal_file, file.c_str(), file.size() + 1);
+    std::memcpy(g_signal_dir, dir.c_str(), dir.size() + 1);
+    struct sigaction action {};
+    action.sa_handler = remove_private_kubeconfig;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+      ::sigaction(kCleanupSignals[i], &action, &previous_[i]);
+    }
+    installed_ = true;
+  }
+  ~RemoveOnSignal() {
+    if (!installed_) return;
+    for (size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+      ::sigaction(kCleanupSignals[i], &previous_[i], nullptr);
+    }
+  }
+  RemoveOnSignal(const RemoveOnSignal&) = delete;
+  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+
+ private:
+  struct sigaction previous_[std::size(kCleanupSignals)]{};
+  bool installed_ = false;
+};
 
 }  // namespace
 
@@ -101,15 +149,17 @@ std::string render_cli_kubeconfig(const kube::RestConfig& config) {
   out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << "fluxkey";
   out << YAML::Key << "user" << YAML::Value << YAML::BeginMap;
-  std::string token = config.token;
+  SecretString token = config.token.clone();
   if (!config.token_file.empty()) {
     try {
-      token = trim(read_file(config.token_file, "token file"));
+      std::string text = read_file(config.token_file, "token file");
+      token = trim(text);
+      wipe(text);
     } catch (const Error& e) {
       throw Error(e.what());  // a runtime failure here, not a usage error
     }
   }
-  if (!token.empty()) out << YAML::Key << "token" << YAML::Value << token;
+  if (!token.empty()) out << YAML::Key << "token" << YAML::Value << token.str();
   if (!config.tls.client_cert_pem.empty()) {
     out << YAML::Key << "client-certificate-data" << YAML::Value
         << base64_encode(config.tls.client_cert_pem);
@@ -185,11 +235,12 @@ ReconcileResult reconcile_with_flux_cli(const ReconcileOptions& options,
                                         const kube::RestConfig& config) {
   PrivateDir dir;
   const std::string kubeconfig = dir.path() + "/kubeconfig";
+  RemoveOnSignal remove_on_signal(kubeconfig, dir.path());
   ProcessSpec spec;
   spec.argv = {"flux"};
   std::vector<std::string> args = flux_cli_args(options, kubeconfig);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  write_private_file(kubeconfig, render_cli_kubeconfig(config));
+  write_private_file(kubeconfig, SecretString(render_cli_kubeconfig(config)).str());
   spec.env_remove = secret_env_names();
   // flux reads only the file it is given.
   spec.env_remove.push_back("KUBECONFIG");

@@ -35,8 +35,9 @@ Readiness readiness(const Json& object, const std::string& requested_at) {
   Readiness out;
   const Json* ready = condition(object, "Ready");
   if (ready != nullptr) {
-    out.message = ready->value("message", "");
-    out.reason = ready->value("reason", "");
+    // string_at, not value(): a field of another type must not throw.
+    out.message = string_at(*ready, {"message"});
+    out.reason = string_at(*ready, {"reason"});
   }
   out.handled = string_at(object, {"status", "lastHandledReconcileAt"}) == requested_at;
   // Until the controller has recorded this very request, every condition
@@ -45,9 +46,11 @@ Readiness readiness(const Json& object, const std::string& requested_at) {
 
   if (const Json* stalled = condition(object, "Stalled"); is_true(stalled)) {
     out.state = ReadyState::kStalled;
-    std::string message = stalled->value("message", "");
+    std::string message = string_at(*stalled, {"message"});
     if (!message.empty()) out.message = message;
-    out.reason = stalled->value("reason", out.reason);
+    if (auto it = stalled->find("reason"); it != stalled->end() && it->is_string()) {
+      out.reason = it->get<std::string>();
+    }
     return out;
   }
   long long generation = integer_at(object, "metadata", "generation");

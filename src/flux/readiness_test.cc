@@ -86,3 +86,13 @@ TEST_CASE("no status at all is pending, not an error") {
   CHECK(readiness(json{{"status", "weird"}}, kAt).state == ReadyState::kPending);
   CHECK(readiness(json{{"status", {{"conditions", "weird"}}}}, kAt).state == ReadyState::kPending);
 }
+
+TEST_CASE("conditions with fields of the wrong type are read as empty, not thrown (fuzz)") {
+  json o = object(3, 3, kAt, json::array());
+  o["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}, {"message", 5}},
+                               {{"type", "Stalled"}, {"status", "True"}, {"reason", nullptr}}};
+  Readiness r = readiness(o, kAt);
+  CHECK(r.state == ReadyState::kStalled);
+  CHECK(r.message.empty());
+  CHECK(r.reason.empty());
+}

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "flux/api_version.h"
+#include "flux/credentials.h"
 #include "flux/kinds.h"
 #include "flux/source.h"
 #include "flux/wait.h"
@@ -23,11 +24,14 @@ constexpr int kPatchAttempts = 5;
 constexpr milliseconds kConflictBackoff{50};
 
 // flux's progress lines ("► annotating ..."): the glyph only in text, the
-// object as fields in JSON.
-void progress(const char* glyph, const std::string& text, const ObjectRef& ref) {
+// object (and `extra`) as fields in JSON.
+void progress(const char* glyph, const std::string& text, const ObjectRef& ref,
+              const LogFields& extra = {}) {
   if (logger().format() == LogFormat::kJson) {
-    logger().info(text,
-                  {{"kind", ref.kind->kind}, {"namespace", ref.namespace_}, {"name", ref.name}});
+    LogFields fields = {
+        {"kind", ref.kind->kind}, {"namespace", ref.namespace_}, {"name", ref.name}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    logger().info(text, fields);
   } else {
     logger().info(std::string(glyph) + " " + text);
   }
@@ -39,12 +43,40 @@ bool suspended(const Json& object) {
   return it != object["spec"].end() && it->is_boolean() && it->get<bool>();
 }
 
-// The same refusal with what fluxkey was doing in front, keeping its status
-// (a 401 is left alone: the caller explains expired credentials).
-[[noreturn]] void rethrow_with(const kube::ApiError& e, const std::string& doing) {
-  if (e.status() == 401) throw e;
-  throw kube::ApiError(e.status(), e.reason(), doing + ": " + e.server_message());
+// What a refusal calls for, beyond the server's words (empty: nothing).
+std::string refusal_hint(const kube::ApiError& e, const ObjectRef& ref) {
+  if (e.status() == 403) {
+    return "this identity needs get, patch and watch on " + ref.kind->plural + " (" +
+           ref.kind->group + ") in namespace " + ref.namespace_ +
+           ", as fluxkey's Role flux-reconcile grants (k8s/reconcile/rbac.yaml)";
+  }
+  if (e.status() == 429) {
+    return "the API server is shedding load (API Priority and Fairness) and kept refusing after "
+           "fluxkey backed off; try again later";
+  }
+  if (e.status() >= 500) {
+    return "the API server kept failing after fluxkey retried; check its health "
+           "(kubectl get --raw='/readyz?verbose') and try again";
+  }
+  return "";
 }
+
+// The --timeout over every request of a reconcile, lifted afterwards: the
+// client may be the caller's, used again after this.
+class DeadlineScope {
+ public:
+  DeadlineScope(kube::Client& client, SteadyClock::time_point deadline)
+      : client_(client), previous_(client.deadline()) {
+    client_.set_deadline(deadline);
+  }
+  ~DeadlineScope() { client_.set_deadline(previous_); }
+  DeadlineScope(const DeadlineScope&) = delete;
+  DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+ private:
+  kube::Client& client_;
+  std::optional<SteadyClock::time_point> previous_;
+};
 
 class Reconciler {
  public:
@@ -54,7 +86,8 @@ class Reconciler {
         versions_(client),
         waiter_(client),
         start_(SteadyClock::now()),
-        deadline_(start_ + options.timeout) {}
+        deadline_(start_ + options.timeout),
+        deadline_scope_(client, deadline_) {}
 
   ReconcileResult run(const ObjectRef& ref) {
     reconcile(ref, /*top=*/true);
@@ -84,8 +117,8 @@ class Reconciler {
     ApiVersions::Found found;
     try {
       found = versions_.get(ref);
-    } catch (const kube::ApiError& e) {
-      rethrow_with(e, "cannot read " + ref.str());
+    } catch (const Error&) {
+      rethrow_step("cannot read " + ref.str(), ref);
     }
     const KindInfo& kind = *ref.kind;
     ObjectResult object{kind.kind, ref.namespace_, ref.name, false, "", ""};
@@ -114,7 +147,9 @@ class Reconciler {
              "annotating " + kind.kind + " " + ref.name + " in " + ref.namespace_ + " namespace",
              ref);
     auto [patched, requested_at] = annotate(ref, found.version, top);
-    progress("✔", kind.kind + " annotated", ref);
+    // The value, in JSON logs, ties the request to what the controller
+    // reports handling (status.lastHandledReconcileAt).
+    progress("✔", kind.kind + " annotated", ref, {{"requestedAt", requested_at}});
     if (!options_.wait) {
       object.message = "reconcile requested at " + requested_at;
       result_.objects.push_back(object);
@@ -127,8 +162,10 @@ class Reconciler {
     WaitOutcome outcome;
     try {
       outcome = waiter_.wait(target, patched, deadline_);
-    } catch (const kube::ApiError& e) {
-      rethrow_with(e, "cannot watch " + ref.str());
+    } catch (const Error&) {
+      rethrow_step(std::string(waiter_.polling() ? "cannot poll " : "cannot watch ") + ref.str() +
+                       " (annotated at " + requested_at + ")",
+                   ref);
     }
     object.message = outcome.readiness.message;
     object.revision = revision_of(kind, outcome.object);
@@ -157,6 +194,43 @@ class Reconciler {
          ExitCode::kTimeout, object);
   }
 
+  // Rethrows the exception being handled with what fluxkey was doing in
+  // front, as one line: a refusal keeps its status (and gains the fix when
+  // there is one), a 401 says which credentials expired and how to renew
+  // them, a network failure says whether the --timeout cut it short and,
+  // for a write that may have reached the server (`writing`), that it may
+  // have taken effect all the same.
+  [[noreturn]] void rethrow_step(const std::string& doing, const ObjectRef& ref,
+                                 bool writing = false) const {
+    try {
+      throw;
+    } catch (const UsageError&) {
+      throw;
+    } catch (const ObjectError&) {
+      throw;  // names the object already
+    } catch (const kube::ApiError& e) {
+      if (e.status() == 401) {
+        throw Error(doing + ": " + unauthorized_message(client_.config(), Clock::now()));
+      }
+      throw kube::ApiError(e.status(), e.reason(), doing + ": " + e.server_message(),
+                           refusal_hint(e, ref));
+    } catch (const http::NetworkError& e) {
+      std::string message = doing;
+      if (e.kind() == http::NetworkError::Kind::kTimeout && deadline_reached(deadline_)) {
+        message += " within the --timeout of " + format_timeout(options_.timeout);
+      }
+      message += std::string(": ") + e.what();
+      if (writing && e.request_sent()) {
+        message +=
+            "; the request may have reached the API server, so the annotation may be set "
+            "all the same";
+      }
+      throw http::NetworkError(message, e.kind(), e.request_sent(), e.permanent());
+    } catch (const Error& e) {
+      throw Error(doing + ": " + e.what(), e.code());
+    }
+  }
+
   static std::string describe(const Readiness& r) {
     std::string out = r.message.empty() ? "no message" : r.message;
     if (!r.reason.empty()) out += " (" + r.reason + ")";
@@ -179,11 +253,19 @@ class Reconciler {
                                      kube::PatchType::kMerge);
         return {std::move(patched), now};
       } catch (const kube::ApiError& e) {
-        if (e.status() == 409 && attempt < kPatchAttempts) {
+        if (e.status() == 409 && attempt < kPatchAttempts &&
+            SteadyClock::now() + kConflictBackoff * attempt < deadline_) {
           std::this_thread::sleep_for(kConflictBackoff * attempt);
           continue;
         }
-        rethrow_with(e, "cannot annotate " + ref.str());
+        if (e.status() == 409) {
+          throw kube::ApiError(
+              e.status(), e.reason(), "cannot annotate " + ref.str() + ": " + e.server_message(),
+              "it kept changing under fluxkey (" + std::to_string(attempt) + " tries); try again");
+        }
+        rethrow_step("cannot annotate " + ref.str(), ref, /*writing=*/true);
+      } catch (const Error&) {
+        rethrow_step("cannot annotate " + ref.str(), ref, /*writing=*/true);
       }
     }
   }
@@ -194,6 +276,7 @@ class Reconciler {
   Waiter waiter_;
   SteadyClock::time_point start_;
   SteadyClock::time_point deadline_;
+  DeadlineScope deadline_scope_;
   ReconcileResult result_;
 };
 

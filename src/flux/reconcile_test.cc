@@ -168,6 +168,25 @@ TEST_CASE("a forbidden watch falls back to polling") {
   CHECK(fake.cluster->log.back() == std::string("GET ") + kKsPath);
 }
 
+TEST_CASE("a watch cut mid-stream is resumed") {
+  FakeClient fake;
+  seed(*fake.cluster);
+  fake.cluster->cut_watches = 1;  // resumed after a 250 ms pause
+  CHECK(reconcile(options(), fake.client).ready);
+  size_t watches = 0;
+  for (const auto& line : fake.cluster->log) watches += line.rfind("WATCH", 0) == 0 ? 1 : 0;
+  CHECK(watches == 2);
+  CHECK(fake.cluster->log.back().rfind("WATCH", 0) == 0);  // no polling
+}
+
+TEST_CASE("a watch failing with 5xx after the client's retries is polled instead") {
+  FakeClient fake;
+  seed(*fake.cluster);
+  fake.cluster->failing_watches = 100;
+  CHECK(reconcile(options(), fake.client).ready);
+  CHECK(fake.cluster->log.back() == std::string("GET ") + kKsPath);
+}
+
 TEST_CASE("suspended objects are refused before any change") {
   FakeClient fake;
   fake.cluster->add("kustomize.toolkit.fluxcd.io/v1", "kustomizations",

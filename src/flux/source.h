@@ -6,9 +6,18 @@
 #include <optional>
 #include <string>
 
+#include "core/error.h"
 #include "flux/kinds.h"
 
 namespace fluxkey::flux {
+
+// A failure whose message names the object already (not found, not served,
+// deleted while waiting): reported as it is, without what fluxkey was doing
+// in front.
+class ObjectError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct ObjectRef {
   const KindInfo* kind = nullptr;

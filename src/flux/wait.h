@@ -1,7 +1,9 @@
 // Waiting for a controller to answer a reconcile request. A watch on the
-// single object sees the answer within one event's latency; an identity
-// that may not watch (403) is polled instead, quickly at first and backing
-// off to flux's own 2-second interval.
+// single object sees the answer within one event's latency; a watch cut
+// mid-stream is resumed from the last event it delivered. An identity that
+// may not watch (403), or a watch that keeps failing (5xx, 429, cut again
+// and again), is polled instead, quickly at first and backing off to flux's
+// own 2-second interval. A reply the deadline cuts short is a timeout.
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,11 @@ struct PollSchedule {
 std::chrono::milliseconds next_poll_interval(std::chrono::milliseconds current,
                                              const PollSchedule& schedule);
 
+// Whether a request that failed now was cut short by `deadline`: a request
+// gets exactly what is left of it as its timeout, so it times out a hair
+// before the deadline, not after.
+bool deadline_reached(SteadyClock::time_point deadline);
+
 struct WaitTarget {
   std::string collection_path;  // /apis/G/V/namespaces/NS/PLURAL
   std::string name;
@@ -51,7 +58,8 @@ class Waiter {
   WaitOutcome wait(const WaitTarget& target, const nlohmann::json& patched,
                    SteadyClock::time_point deadline);
 
-  // True once a watch was refused: this Waiter polls from then on.
+  // True once a watch was refused or kept failing: this Waiter polls from
+  // then on.
   bool polling() const { return !watch_allowed_; }
 
  private:

@@ -35,6 +35,7 @@ const char* kKeyFlag = "--github-app-key (or GITHUB_APP_PRIVATE_KEY)";
 std::string with_real_newlines(const std::string& pem) {
   if (pem.find('\n') != std::string::npos || pem.find("\\n") == std::string::npos) return pem;
   std::string out;
+  out.reserve(pem.size());  // no reallocation leaves a stray copy of the key behind
   for (size_t i = 0; i < pem.size(); ++i) {
     if (pem[i] == '\\' && i + 1 < pem.size() && pem[i + 1] == 'n') {
       out += '\n';

@@ -47,6 +47,17 @@ bool is_success(long status) {
   return status >= 200 && status < 300;
 }
 
+// The request's copy of the credential ("Bearer TOKEN") is fluxkey's to
+// wipe once it is sent; the http layer's and libcurl's copies are not.
+struct WipeAuthorization {
+  http::Request& request;
+  ~WipeAuthorization() {
+    for (auto& [name, value] : request.headers) {
+      if (name == "Authorization") wipe(value);
+    }
+  }
+};
+
 http::RetryPolicy retry_policy() {
   http::RetryPolicy policy;
   // 5xx and dropped connections are retried here; rate limits are not,
@@ -108,7 +119,7 @@ struct Client::State {
     return entry;
   }
   struct CachedToken {
-    std::string token;  // secret
+    SecretString token;
     Clock::time_point issued;
     Clock::time_point expires;
   };
@@ -198,7 +209,7 @@ struct Client::State {
     return *id;
   }
 
-  std::string installation_token(int64_t installation) {
+  SecretString installation_token(int64_t installation) {
     const Clock::time_point t = now();
     auto cached = tokens.find(installation);
     if (cached != tokens.end()) {
@@ -206,7 +217,7 @@ struct Client::State {
       // GitHub hands out shorter ones (a scaled stand-in).
       auto lifetime = cached->second.expires - cached->second.issued;
       auto margin = std::min<Clock::duration>(kTokenRenewBefore, lifetime / 4);
-      if (cached->second.expires - t > margin) return cached->second.token;
+      if (cached->second.expires - t > margin) return cached->second.token.clone();
       tokens.erase(cached);
     }
     const std::string what = app_name() + " (installation " + std::to_string(installation) + ")";
@@ -221,8 +232,14 @@ struct Client::State {
     if (!is_success(response.status)) {
       throw refusal(ErrorContext{what, std::nullopt, true}, response);
     }
+    // The reply's body and its parsed copy hold the token too: wiped once
+    // the token is in the cache (nlohmann's own temporaries cannot be).
     Json body = Json::parse(response.body, nullptr, false);
-    std::string token = string_field(body, "token");
+    wipe(response.body);
+    SecretString token(string_field(body, "token"));
+    if (body.is_object() && body.contains("token") && body["token"].is_string()) {
+      wipe(body["token"].get_ref<std::string&>());
+    }
     auto expires = parse_rfc3339(string_field(body, "expires_at"));
     if (token.empty() || !expires) {
       throw GitHubError(static_cast<int>(response.status),
@@ -230,13 +247,14 @@ struct Client::State {
                             ": GitHub answered the token request without a token and "
                             "expires_at");
     }
-    tokens[installation] = CachedToken{token, t, *expires};
-    return token;
+    SecretString copy = token.clone();
+    tokens[installation] = CachedToken{std::move(token), t, *expires};
+    return copy;
   }
 
   // The bearer credential for requests about `target`'s account.
-  std::string credential_for(const Target& target) {
-    if (!options.credentials.token.empty()) return options.credentials.token;
+  SecretString credential_for(const Target& target) {
+    if (!options.credentials.token.empty()) return options.credentials.token.clone();
     if (!app_key) {
       throw GitHubError(0, target.describe() +
                                ": no GitHub credential; set GITHUB_TOKEN / --github-token-file "
@@ -246,14 +264,17 @@ struct Client::State {
   }
 
   http::Request make_request(const std::string& method, const std::string& path,
-                             const std::string& body, const std::string& bearer,
+                             const std::string& body, const SecretString& bearer,
                              const http::Headers& extra = {}) const {
     http::Request request;
     request.method = method;
     request.url = path.rfind("https://", 0) == 0 ? path : api + path;
+    std::string authorization = "Bearer ";
+    authorization.reserve(authorization.size() + bearer.size());
+    authorization.append(bearer.view());
     request.headers = {{"Accept", "application/vnd.github+json"},
                        {"X-GitHub-Api-Version", "2022-11-28"},
-                       {"Authorization", "Bearer " + bearer}};
+                       {"Authorization", std::move(authorization)}};
     if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
     request.headers.insert(request.headers.end(), extra.begin(), extra.end());
     request.body = body;
@@ -261,10 +282,11 @@ struct Client::State {
   }
 
   http::Response send_once(const std::string& method, const std::string& path,
-                           const std::string& body, const std::string& bearer,
+                           const std::string& body, const SecretString& bearer,
                            const http::Headers& extra, bool idempotent,
                            const ErrorContext& context) {
     http::Request request = make_request(method, path, body, bearer, extra);
+    WipeAuthorization wiper{request};
     request.idempotent = idempotent;
     try {
       return http->send(request);
@@ -285,7 +307,7 @@ struct Client::State {
     milliseconds waited{0};
     bool renewed_token = false;
     for (int hits = 0;;) {
-      std::string bearer = auth == Auth::kAppJwt ? jwt() : credential_for(*target);
+      SecretString bearer = auth == Auth::kAppJwt ? SecretString(jwt()) : credential_for(*target);
       http::Response response = send_once(method, path, body, bearer, extra, idempotent, context);
       if (response.status == 401 && auth == Auth::kAccount && app() && !renewed_token) {
         // An installation token revoked or expired early: mint a new one
@@ -298,7 +320,7 @@ struct Client::State {
       if (!hit) return response;
       ++hits;
       milliseconds wait = hit->wait ? std::max(*hit->wait, kMinRateLimitWait)
-                                    : kRateLimitBackoff * (1L << std::min(hits - 1, 10));
+                                    : rate_limit_backoff() * (1L << std::min(hits - 1, 10));
       if (waited + wait > options.pacing.max_wait || hits > kMaxRateLimitHits) {
         throw GitHubError(static_cast<int>(response.status),
                           exhausted_message(context, *hit, wait, waited));
@@ -328,6 +350,14 @@ struct Client::State {
   }
 
   Clock::time_point now() const { return clock(); }
+
+  // GitHub's "wait at least a minute" is a minute of its clock: a stand-in
+  // with a compressed minute is matched by the pacing time scale.
+  milliseconds rate_limit_backoff() const {
+    auto scaled =
+        std::chrono::duration_cast<milliseconds>(kRateLimitBackoff * options.pacing.time_scale);
+    return std::max(scaled, kMinRateLimitWait);
+  }
 
   ClientOptions options;
   std::string api;
@@ -363,13 +393,17 @@ Client::Client(ClientOptions options) : Client(std::move(options), make_github_t
 
 Client::Client(ClientOptions options, std::unique_ptr<http::Transport> transport)
     : state_(std::make_unique<State>(std::move(options))) {
-  const Credentials& credentials = state_->options.credentials;
+  Credentials& credentials = state_->options.credentials;
   if (credentials.token.empty() && !credentials.app_private_key_pem.empty()) {
     // A bad key is a usage error, found before anything is sent.
-    state_->app_key.emplace(credentials.app_private_key_pem);
+    state_->app_key.emplace(credentials.app_private_key_pem.str());
+    // From here on the key lives only inside OpenSSL's EVP_PKEY (whose
+    // private parts OpenSSL clears when it frees them): the PEM is wiped now.
+    credentials.app_private_key_pem.clear();
   }
   auto paced = std::make_unique<State::PacedTransport>(*state_, std::move(transport));
   state_->http = std::make_unique<http::Client>(std::move(paced), retry_policy());
+  state_->http->set_request_timeout(state_->options.request_timeout);
   State* state = state_.get();
   state_->http->set_sleeper([state](milliseconds d) { state->sleep(d); });
 }
@@ -388,7 +422,7 @@ void Client::prefetch_public_keys(const std::vector<Target>& targets) {
   if (!state_->make_transport) return;
   struct Work {
     Target target;
-    std::string bearer;  // secret
+    SecretString bearer;
   };
   std::vector<Work> work;
   for (const auto& target : targets) {
@@ -411,12 +445,15 @@ void Client::prefetch_public_keys(const std::vector<Target>& targets) {
     for (size_t i = 0; i < n; ++i) {
       workers.emplace_back([&] {
         http::Client client(state_->make_transport(), retry_policy());
+        client.set_request_timeout(state_->options.request_timeout);
         for (size_t k = next++; k < work.size(); k = next++) {
           const Work& item = work[k];
           try {
             ++state_->sent;
-            http::Response response = client.send(state_->make_request(
-                "GET", item.target.secrets_path() + "/public-key", "", item.bearer));
+            http::Request request = state_->make_request(
+                "GET", item.target.secrets_path() + "/public-key", "", item.bearer);
+            WipeAuthorization wiper{request};
+            http::Response response = client.send(request);
             if (response.status != 200) continue;
             auto entry = State::parse_public_key(response);
             if (!entry) continue;
@@ -482,7 +519,12 @@ std::vector<int64_t> Client::repository_ids(const std::string& org,
     http::Response response = state_->call("POST", state_->graphql, Json{{"query", query}}.dump(),
                                            State::Auth::kAccount, &owner, context);
     if (!is_success(response.status)) throw refusal(context, response);
-    const Json data = Json::parse(response.body, nullptr, false).value("data", Json::object());
+    // value() throws unless called on an object: a reply that is not one
+    // (or whose data is not) resolves nothing.
+    const Json reply = Json::parse(response.body, nullptr, false);
+    const Json data = reply.is_object() && reply.contains("data") && reply["data"].is_object()
+                          ? reply["data"]
+                          : Json::object();
     for (size_t i = 0; i < missing.size(); ++i) {
       auto id = integer_field(data.value("r" + std::to_string(i), Json::object()), "databaseId");
       if (!id) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/secret.h"
 #include "core/time.h"
 #include "github/target.h"
 #include "http/http.h"
@@ -28,9 +29,25 @@ namespace fluxkey::github {
 // Exactly one of a token or an App (id + private key) is set; the caller
 // validated that.
 struct Credentials {
-  std::string token;                       // secret: GITHUB_TOKEN or --github-token-file
+  Credentials() = default;
+  // A copy clones the secrets (a SecretString never copies itself), so each
+  // copy wipes its own when it goes.
+  Credentials(const Credentials& other) { *this = other; }
+  Credentials& operator=(const Credentials& other) {
+    if (this != &other) {
+      token = other.token.clone();
+      app_id = other.app_id;
+      app_private_key_pem = other.app_private_key_pem.clone();
+      installation_id = other.installation_id;
+    }
+    return *this;
+  }
+  Credentials(Credentials&&) = default;
+  Credentials& operator=(Credentials&&) = default;
+
+  SecretString token;                      // GITHUB_TOKEN or --github-token-file
   std::string app_id;                      // App id or client id ("Iv1.abc")
-  std::string app_private_key_pem;         // secret
+  SecretString app_private_key_pem;        // PEM
   std::optional<int64_t> installation_id;  // discovered per owner when absent
 };
 
@@ -42,8 +59,9 @@ struct Pacing {
   // Longest fluxkey waits out one rate-limit refusal (retry-after or
   // x-ratelimit-reset) before it reports the target as failed.
   std::chrono::milliseconds max_wait{std::chrono::minutes(15)};
-  // Multiplies the budget's windows. 1 in production; benchmarks and tests
-  // set FLUXKEY_PACING_TIME_SCALE to match a stand-in's compressed minute.
+  // Multiplies the budget's windows and the rate-limit backoff used when
+  // GitHub names no wait. 1 in production; benchmarks and tests set
+  // FLUXKEY_PACING_TIME_SCALE to match a stand-in's compressed minute.
   double time_scale = 1.0;
 };
 
@@ -51,6 +69,9 @@ struct ClientOptions {
   std::string api_url = "https://api.github.com";  // GHES: https://HOST/api/v3
   Credentials credentials;
   Pacing pacing;
+  // How long one attempt of a request may take (--request-timeout); 0: the
+  // transport's default.
+  std::chrono::milliseconds request_timeout{0};
 };
 
 struct PublicKey {

@@ -624,3 +624,20 @@ TEST_CASE("github: logs tell the waits and never carry a credential or a value")
   CHECK(!contains(log, "the-kubeconfig-value"));
   CHECK(!contains(log, "PRIVATE KEY"));
 }
+
+TEST_CASE("github: a GraphQL reply that is not an object resolves no repository (fuzz)") {
+  Harness h;
+  for (const std::string body : {"[1]", "not json", R"({"data": 5})", R"({"data": {"r0": 7}})"}) {
+    h.github->hook = [body](const http::Request&,
+                            const std::string& path) -> std::optional<http::Response> {
+      if (path != "/graphql") return std::nullopt;
+      http::Response response;
+      response.status = 200;
+      response.body = body;
+      return response;
+    };
+    GitHubError e = github_error_of([&] { h.client->repository_ids("acme", {"app"}); });
+    CHECK(e.status() == 404);
+    CHECK(contains(e.what(), "repository acme/app"));
+  }
+}

@@ -130,7 +130,8 @@ std::string needed_permission(const http::Response& response, bool app) {
     // Sets separated by ";" are alternatives; within one, "," means all of.
     std::vector<std::string> alternatives;
     size_t grants = 0;
-    for (const auto& set : split(*header, ';')) {
+    // Header text ends up in a message: one line (a stray CR is possible).
+    for (const auto& set : split(one_line(*header), ';')) {
       std::vector<std::string> labels;
       for (const auto& grant : split(set, ',')) labels.push_back(permission_label(grant));
       grants = std::max(grants, labels.size());
@@ -143,7 +144,7 @@ std::string needed_permission(const http::Response& response, bool app) {
   }
   if (!app) {
     if (auto header = response.header("x-accepted-oauth-scopes")) {
-      std::vector<std::string> scopes = split(*header, ',');
+      std::vector<std::string> scopes = split(one_line(*header), ',');
       if (scopes.size() == 1) return who + " needs the " + scopes[0] + " scope";
       if (!scopes.empty()) return who + " needs one of the scopes " + join(scopes, "or");
     }
@@ -197,7 +198,8 @@ std::optional<RateLimitHit> rate_limit_hit(const http::Response& response, Clock
   if (auto value = response.header("retry-after")) hit.wait = http::parse_retry_after(*value);
   auto remaining = integer_header(response, "x-ratelimit-remaining");
   auto reset = integer_header(response, "x-ratelimit-reset");
-  if (reset && remaining && *remaining == 0) {
+  // A reset time the clock cannot hold (past 2262) is as good as none.
+  if (reset && remaining && *remaining == 0 && *reset >= 0 && *reset < 9'200'000'000) {
     hit.reset = Clock::time_point(std::chrono::seconds(*reset));
     if (!hit.wait) {
       auto until = std::chrono::ceil<std::chrono::milliseconds>(*hit.reset - now);

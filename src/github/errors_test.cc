@@ -91,3 +91,23 @@ TEST_CASE("github: rate-limit refusals are told from permission refusals") {
   REQUIRE(bare);
   CHECK(!bare->wait);
 }
+
+TEST_CASE("github: a reset time the clock cannot hold is ignored, not overflowed (fuzz)") {
+  const Clock::time_point now = Clock::time_point(seconds(1'800'000'000));
+  for (const char* reset : {"65730272400", "-61318019798", "9223372036854775807"}) {
+    auto hit = rate_limit_hit(
+        reply(429, "", {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", reset}}), now);
+    REQUIRE(hit);
+    CHECK(!hit->reset);
+    CHECK(!hit->wait);
+  }
+}
+
+TEST_CASE("github: permissions and scopes from headers stay on one line (fuzz)") {
+  auto need = needed_permission(
+      reply(403, "{}", {{"x-accepted-github-permissions", "secrets=write\r,environments=\rread"}}),
+      false);
+  CHECK(need == "the token needs the Secrets write and Environments read permissions");
+  auto scope = needed_permission(reply(403, "{}", {{"x-accepted-oauth-scopes", "repo\r"}}), false);
+  CHECK(scope == "the token needs the repo scope");
+}

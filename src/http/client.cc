@@ -63,10 +63,30 @@ const char* kind_text(NetworkError::Kind kind) {
   return "failed";
 }
 
+// "Equal jitter": at least half the ceiling, so a retry always backs off
+// (full jitter may pick ~0 and hit a struggling server again at once), and
+// the random half still spreads clients that failed together.
 milliseconds random_jitter(milliseconds ceiling) {
   thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::uniform_int_distribution<long long> pick(0, std::max<long long>(0, ceiling.count()));
+  const long long top = std::max<long long>(0, ceiling.count());
+  std::uniform_int_distribution<long long> pick(top / 2, top);
   return milliseconds(pick(generator));
+}
+
+// What is left before the request's deadline; nullopt when it has none.
+std::optional<milliseconds> time_left(const Request& request) {
+  if (request.deadline == std::chrono::steady_clock::time_point{}) return std::nullopt;
+  return std::chrono::duration_cast<milliseconds>(request.deadline -
+                                                  std::chrono::steady_clock::now());
+}
+
+// Whether waiting `delay` to retry would start the retry past the deadline.
+bool retry_too_late(const Request& request, const std::string& url, milliseconds delay) {
+  std::optional<milliseconds> left = time_left(request);
+  if (!left || delay < *left) return false;
+  logger().debug("not retrying " + request.method + " " + url + ": the deadline comes in " +
+                 short_duration(std::max(*left, milliseconds(0))) + ", before the retry");
+  return true;
 }
 
 // Exponential: initial, 2x, 4x ... capped at max_backoff (no overflow).
@@ -84,7 +104,15 @@ Client::Client(std::unique_ptr<Transport> transport, RetryPolicy policy)
       sleep_([](milliseconds d) { std::this_thread::sleep_for(d); }),
       jitter_(random_jitter) {}
 
-Response Client::send(const Request& request) {
+Response Client::send(const Request& caller_request) {
+  // A request without its own timeout gets the client's (--request-timeout).
+  const bool default_timeout = caller_request.timeout.count() <= 0 && request_timeout_.count() > 0;
+  Request timed;
+  if (default_timeout) {
+    timed = caller_request;
+    timed.timeout = request_timeout_;
+  }
+  const Request& request = default_timeout ? timed : caller_request;
   const std::string url = loggable_url(request.url);
   const int max_attempts = std::max(1, policy_.max_attempts);
   for (int attempt = 1;; ++attempt) {
@@ -94,10 +122,26 @@ Response Client::send(const Request& request) {
           std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start)
               .count());
     };
+    // Cut to the deadline: each attempt gets at most what is left.
+    Request bounded;
+    const Request* attempt_request = &request;
+    if (std::optional<milliseconds> left = time_left(request)) {
+      if (*left <= milliseconds(0)) {
+        throw NetworkError(request.method + " " + url + " was not sent: its deadline had passed",
+                           NetworkError::Kind::kTimeout, false);
+      }
+      milliseconds limit =
+          request.timeout.count() > 0 ? request.timeout : TransportOptions{}.total_timeout;
+      if (*left < limit) {
+        bounded = request;
+        bounded.timeout = *left;
+        attempt_request = &bounded;
+      }
+    }
     milliseconds delay{0};
     std::string reason;
     try {
-      Response response = transport_->send(request);
+      Response response = transport_->send(*attempt_request);
       logger().debug("http request", {{"method", request.method},
                                       {"url", url},
                                       {"status", std::to_string(response.status)},
@@ -114,6 +158,7 @@ Response Client::send(const Request& request) {
         return response;
       }
       delay = retry_after ? *retry_after : jitter_(backoff_ceiling(policy_, attempt));
+      if (retry_too_late(request, url, delay)) return response;
     } catch (const NetworkError& error) {
       logger().debug("http request failed", {{"method", request.method},
                                              {"url", url},
@@ -130,6 +175,12 @@ Response Client::send(const Request& request) {
       }
       reason = kind_text(error.kind());
       delay = jitter_(backoff_ceiling(policy_, attempt));
+      if (retry_too_late(request, url, delay)) {
+        std::string tried =
+            attempt > 1 ? " (tried " + std::to_string(attempt) + " times)" : std::string();
+        throw NetworkError(error.what() + tried, error.kind(), error.request_sent(),
+                           error.permanent());
+      }
     }
     logger().debug("retrying " + request.method + " " + url + " in " + short_duration(delay) +
                    " (" + reason + ")");

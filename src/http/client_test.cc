@@ -277,7 +277,7 @@ TEST_CASE("client: backoff doubles and is capped") {
                                               milliseconds(1000), milliseconds(1000)});
 }
 
-TEST_CASE("client: the default jitter stays within the backoff ceiling") {
+TEST_CASE("client: the default jitter stays between half the backoff ceiling and all of it") {
   RetryPolicy policy;
   policy.max_attempts = 6;
   policy.initial_backoff = milliseconds(100);
@@ -292,9 +292,24 @@ TEST_CASE("client: the default jitter stays within the backoff ceiling") {
   const milliseconds ceilings[] = {milliseconds(100), milliseconds(200), milliseconds(300),
                                    milliseconds(300), milliseconds(300)};
   for (size_t i = 0; i < sleeps.size(); ++i) {
-    CHECK(sleeps[i] >= milliseconds(0));
+    // Never less than half the ceiling: every retry backs off.
+    CHECK(sleeps[i] >= ceilings[i] / 2);
     CHECK(sleeps[i] <= ceilings[i]);
   }
+}
+
+TEST_CASE("client: --request-timeout applies to requests that set no timeout of their own") {
+  Harness h;
+  h.script.steps = {reply(200), reply(200), reply(200)};
+  h.client.send(get());
+  CHECK(h.script.sent.back().timeout == milliseconds(0));  // the transport's default
+  h.client.set_request_timeout(milliseconds(750));
+  h.client.send(get());
+  CHECK(h.script.sent.back().timeout == milliseconds(750));
+  Request watch = get();
+  watch.timeout = milliseconds(60'000);  // a watch sets its own, and keeps it
+  h.client.send(watch);
+  CHECK(h.script.sent.back().timeout == milliseconds(60'000));
 }
 
 TEST_CASE("parse_retry_after: delay seconds") {
@@ -320,12 +335,54 @@ TEST_CASE("parse_retry_after: HTTP dates, relative to now") {
   CHECK_FALSE(parse_retry_after("Blursday, 99 Foo 2024 99:99:99 GMT").has_value());
 }
 
+TEST_CASE("parse_retry_after: dates the clock cannot hold are capped, not overflowed (fuzz)") {
+  auto far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT");
+  REQUIRE(far.has_value());
+  CHECK(*far >= milliseconds(3600'000));
+  auto old = parse_retry_after("Mon, 01 Jan 1601 00:00:00 GMT");
+  CHECK((!old.has_value() || *old == milliseconds(0)));
+}
+
 TEST_CASE("Response::header finds the first value whatever the case") {
   Response r;
   r.headers = {{"retry-after", "5"}, {"link", "<a>"}, {"link", "<b>"}};
   CHECK(r.header("Retry-After") == "5");
   CHECK(r.header("link") == "<a>");
   CHECK_FALSE(r.header("etag").has_value());
+}
+
+TEST_CASE("client: a deadline cuts each attempt's timeout and stops retries that would pass it") {
+  Harness h;  // backoff 200 ms, then 400 ms (the jitter is the ceiling)
+  h.script.steps = {reply(503), reply(503), reply(503)};
+  Request request = get();
+  request.deadline = std::chrono::steady_clock::now() + milliseconds(500);
+  // 503, wait 200 ms (the recorded sleeper does not sleep), 503, and the
+  // next wait (400 ms) still fits: the third answer is returned.
+  CHECK(h.client.send(request).status == 503);
+  REQUIRE(h.script.sent.size() == 3);
+  // Every attempt got at most what was left, not the transport's 30 s.
+  for (const auto& sent : h.script.sent) {
+    CHECK(sent.timeout > milliseconds(0));
+    CHECK(sent.timeout <= milliseconds(500));
+  }
+
+  Harness late;
+  late.script.steps = {reply(429, {{"retry-after", "2"}})};
+  request.deadline = std::chrono::steady_clock::now() + milliseconds(1'000);
+  // Retry-After past the deadline: not waited for, the 429 is the answer.
+  CHECK(late.client.send(request).status == 429);
+  CHECK(late.sleeps.empty());
+
+  Harness gone;
+  gone.script.steps = {reset_after_send()};
+  request.deadline = std::chrono::steady_clock::now() + milliseconds(100);
+  // The first backoff (200 ms) would pass it: the error, without "tried".
+  CHECK_THROWS_WITH_AS(gone.client.send(request), "connection to 127.0.0.1:1 broke", NetworkError);
+
+  request.deadline = std::chrono::steady_clock::now() - milliseconds(1);
+  Harness over;
+  CHECK_THROWS_AS(over.client.send(request), NetworkError);
+  CHECK(over.script.sent.empty());
 }
 
 }  // namespace fluxkey::http

@@ -254,6 +254,12 @@ class CurlTransport final : public Transport {
     // before any reply byte. For a request that must not run twice, a fresh
     // connection takes that choice away from libcurl and leaves it to Client.
     if (!request.idempotent) set(h, CURLOPT_FRESH_CONNECT, 1L);
+    // One request at a time needs one cached connection. With more (each
+    // fresh connection above adds one), libcurl's silent resend walks
+    // through every cached connection that died, up to five times a request,
+    // before Client's backoff even starts: a server that drops requests
+    // would see them in bursts.
+    set(h, CURLOPT_MAXCONNECTS, 1L);
     set(h, CURLOPT_PROTOCOLS_STR, "http,https");
     set(h, CURLOPT_FOLLOWLOCATION, 0L);
     set(h, CURLOPT_NOSIGNAL, 1L);

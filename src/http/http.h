@@ -33,6 +33,11 @@ struct Request {
   bool idempotent = true;
   // 0 means the Client's default total timeout. Watches set their own.
   std::chrono::milliseconds timeout{0};
+  // When set (not the epoch), the Client neither starts an attempt nor waits
+  // to retry past it: each attempt's timeout is cut to what is left, and a
+  // retry that could not start in time is not made (the last response is
+  // returned, or the last error thrown). A command's --timeout, end to end.
+  std::chrono::steady_clock::time_point deadline{};
   // Called with each chunk of the body as it arrives (for watches). When set,
   // Response::body stays empty for 2xx responses; any other status keeps its
   // body in Response::body instead (it is the API's error, not the stream).
@@ -124,20 +129,23 @@ struct RetryPolicy {
   bool retry_rate_limited = true;
 };
 
-// Retries connection errors, 5xx and 429 with exponential backoff and full
+// Retries connection errors, 5xx and 429 with exponential backoff and
 // jitter, honouring Retry-After (seconds or HTTP date). Logs every attempt
 // at debug level as method, URL, status and duration: never headers or body.
 class Client {
  public:
   using Sleeper = std::function<void(std::chrono::milliseconds)>;
-  // Picks the backoff delay in [0, ceiling] (full jitter). Tests inject a
-  // deterministic one.
+  // Picks the backoff delay in [0, ceiling]; the default picks in
+  // [ceiling/2, ceiling] ("equal jitter"). Tests inject a deterministic one.
   using Jitter = std::function<std::chrono::milliseconds(std::chrono::milliseconds ceiling)>;
 
   Client(std::unique_ptr<Transport> transport, RetryPolicy policy = {});
   // Tests inject a sleeper that records instead of sleeping.
   void set_sleeper(Sleeper sleeper) { sleep_ = std::move(sleeper); }
   void set_jitter(Jitter jitter) { jitter_ = std::move(jitter); }
+  // The total time one attempt of a request may take when the request sets
+  // no timeout of its own (--request-timeout); 0 leaves the transport's.
+  void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
 
   Response send(const Request& request);
 
@@ -146,6 +154,7 @@ class Client {
   RetryPolicy policy_;
   Sleeper sleep_;
   Jitter jitter_;
+  std::chrono::milliseconds request_timeout_{0};
 };
 
 // Parses a Retry-After value: delta seconds or an HTTP date (relative to now).

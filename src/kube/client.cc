@@ -68,7 +68,8 @@ std::string reason_for_status(long status) {
     case 504:
       return "Timeout";
     default:
-      return "Unknown";
+      // As client-go: any other 5xx (a proxy's 502) is an internal error.
+      return status >= 500 ? "InternalError" : "Unknown";
   }
 }
 
@@ -163,8 +164,9 @@ std::unique_ptr<http::Transport> make_kube_transport(const http::TlsConfig& tls)
 
 }  // namespace
 
-Client::Client(RestConfig config)
-    : Client(config, make_kube_transport(config.tls), &make_kube_transport) {}
+// The transport is made from the config before the config is moved in (the
+// config is move-only: it holds the token).
+Client::Client(RestConfig config) : Client(std::move(config), nullptr, &make_kube_transport) {}
 
 Client::Client(RestConfig config, std::unique_ptr<http::Transport> transport)
     : Client(std::move(config), std::move(transport), TransportFactory()) {}
@@ -172,6 +174,7 @@ Client::Client(RestConfig config, std::unique_ptr<http::Transport> transport)
 Client::Client(RestConfig config, std::unique_ptr<http::Transport> transport,
                TransportFactory factory)
     : config_(std::move(config)), make_transport_(std::move(factory)) {
+  if (!transport && make_transport_) transport = make_transport_(config_.tls);
   auto swappable = std::make_unique<SwappableTransport>(std::move(transport));
   transport_ = swappable.get();
   http_ = std::make_unique<http::Client>(std::move(swappable), retry_policy());
@@ -242,7 +245,7 @@ void Client::refresh_exec_credential() {
     fail("printed an ExecCredential without status");
   }
   const Json& status = *status_it;
-  std::string token = string_field(status, "token");
+  SecretString token(string_field(status, "token"));
   std::string cert = string_field(status, "clientCertificateData");
   std::string key = string_field(status, "clientKeyData");
   if (token.empty() && (cert.empty() || key.empty())) {
@@ -257,35 +260,42 @@ void Client::refresh_exec_credential() {
     if (!expiry) fail("printed an invalid expirationTimestamp \"" + one_line(expiry_text) + "\"");
   }
 
-  exec_token_ = token;
+  exec_token_ = std::move(token);
   exec_expiry_ = expiry;
   exec_cached_ = true;
   if (!cert.empty() && (cert != config_.tls.client_cert_pem || key != config_.tls.client_key_pem)) {
     config_.tls.client_cert_pem = cert;
+    wipe(config_.tls.client_key_pem);
     config_.tls.client_key_pem = key;
     if (make_transport_) transport_->replace(make_transport_(config_.tls));
   }
+  // fluxkey's own copies of what the plugin printed; the parsed JSON's
+  // strings are nlohmann's and go with it.
+  wipe(key);
+  wipe(result.out);
 }
 
-std::string Client::bearer_token() {
+SecretString Client::bearer_token() {
   std::lock_guard<std::mutex> lock(credential_mutex_);
   if (config_.exec) {
     bool fresh = exec_cached_ && (!exec_expiry_ || Clock::now() + kExecExpirySkew < *exec_expiry_);
     if (!fresh) refresh_exec_credential();
-    if (!exec_token_.empty()) return exec_token_;
+    if (!exec_token_.empty()) return exec_token_.clone();
   }
   if (!config_.token_file.empty()) {
     // Re-read every time: projected ServiceAccount tokens rotate under us.
-    std::string token;
+    SecretString token;
     try {
-      token = trim(read_file(config_.token_file, "token file"));
+      std::string text = read_file(config_.token_file, "token file");
+      token = trim(text);
+      wipe(text);
     } catch (const Error& e) {
       throw Error(e.what());  // a runtime failure now, not a usage error
     }
     if (token.empty()) throw Error("token file " + config_.token_file + " is empty");
     return token;
   }
-  return config_.token;
+  return config_.token.clone();
 }
 
 void Client::rethrow_network(const http::NetworkError& e) const {
@@ -306,8 +316,26 @@ void Client::rethrow_network(const http::NetworkError& e) const {
 
 http::Response Client::send(http::Client& http, http::Request& request) {
   request.headers.emplace_back("Accept", "application/json");
-  std::string token = bearer_token();
-  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+  if (deadline_ && request.deadline == SteadyClock::time_point{}) request.deadline = *deadline_;
+  SecretString token = bearer_token();
+  if (!token.empty()) {
+    std::string authorization = "Bearer ";
+    authorization.reserve(authorization.size() + token.size());
+    authorization.append(token.view());
+    request.headers.emplace_back("Authorization", std::move(authorization));
+  }
+  // The request's copy of the credential is fluxkey's to wipe once sent (the
+  // http layer's and libcurl's copies are theirs); a request sent again
+  // gets a fresh header from here.
+  struct WipeAuthorization {
+    http::Request& request;
+    ~WipeAuthorization() {
+      for (auto& [name, value] : request.headers) {
+        if (name == "Authorization") wipe(value);
+      }
+      std::erase_if(request.headers, [](const auto& h) { return h.first == "Authorization"; });
+    }
+  } wiper{request};
   try {
     return http.send(request);
   } catch (const http::NetworkError& e) {
@@ -570,14 +598,14 @@ IssuedToken request_token(Client& client, const std::string& ns, const std::stri
     throw;
   }
   const Json status = result.is_object() ? result.value("status", Json::object()) : Json::object();
-  std::string token = string_field(status, "token");
+  SecretString token(string_field(status, "token"));
   std::string expiry_text = string_field(status, "expirationTimestamp");
   if (token.empty()) throw Error("the TokenRequest for " + sa + " returned no token");
   auto expiry = parse_rfc3339(expiry_text);
   if (!expiry) {
     throw Error("the TokenRequest for " + sa + " returned no valid expirationTimestamp");
   }
-  return IssuedToken{token, *expiry};
+  return IssuedToken{std::move(token), *expiry};
 }
 
 }  // namespace fluxkey::kube

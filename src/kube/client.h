@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/secret.h"
 #include "core/time.h"
 #include "http/http.h"
 #include "kube/rest_config.h"
@@ -52,6 +53,12 @@ class Client {
   const RestConfig& config() const { return config_; }
   // Retry behaviour and sleeping are the http::Client's; tests reach it here.
   http::Client& http() { return *http_; }
+  // A deadline for every request from now on (a command's --timeout): no
+  // attempt and no retry runs past it. nullopt lifts it.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    deadline_ = deadline;
+  }
+  std::optional<std::chrono::steady_clock::time_point> deadline() const { return deadline_; }
 
   Json get(const std::string& path);
   // Returns nullopt on 404 instead of throwing.
@@ -86,7 +93,7 @@ class Client {
   Client(RestConfig config, std::unique_ptr<http::Transport> transport, TransportFactory factory);
   Json call(http::Request request);
   http::Response send(http::Client& http, http::Request& request);
-  std::string bearer_token();
+  SecretString bearer_token();
   void refresh_exec_credential();
   [[noreturn]] void rethrow_network(const http::NetworkError& e) const;
 
@@ -100,8 +107,9 @@ class Client {
   // Cached exec plugin credential and when it expires.
   std::mutex credential_mutex_;
   bool exec_cached_ = false;
-  std::string exec_token_;
+  SecretString exec_token_;
   std::optional<Clock::time_point> exec_expiry_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 // TokenRequest (authentication.k8s.io/v1) for a ServiceAccount.
@@ -119,7 +127,7 @@ struct TokenRequestSpec {
 };
 
 struct IssuedToken {
-  std::string token;  // secret
+  SecretString token;
   Clock::time_point expires_at;
 };
 

@@ -31,7 +31,8 @@ class Kubeconfig {
     try {
       root_ = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
-      throw UsageError("kubeconfig " + path_ + " is not valid YAML: " + e.what());
+      // yaml-cpp's message may quote the offending character: a line break.
+      throw UsageError("kubeconfig " + path_ + " is not valid YAML: " + printable(e.what()));
     }
     if (!root_.IsMap() && !root_.IsNull()) {
       throw UsageError("kubeconfig " + path_ +
@@ -42,8 +43,9 @@ class Kubeconfig {
     folder_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   }
 
+  // Names quoted in `problem` come from the file: escaped, to stay on one line.
   [[noreturn]] void fail(const std::string& problem) const {
-    throw UsageError("kubeconfig " + path_ + ": " + problem);
+    throw UsageError("kubeconfig " + path_ + ": " + printable(problem));
   }
 
   const std::string& path() const { return path_; }

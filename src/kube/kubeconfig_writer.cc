@@ -62,7 +62,7 @@ std::string render_kubeconfig(const KubeconfigSpec& spec) {
   out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   field("name", spec.name);
   out << YAML::Key << "user" << YAML::Value << YAML::BeginMap;
-  field("token", spec.token);
+  field("token", spec.token.str());
   out << YAML::EndMap << YAML::EndMap << YAML::EndSeq;
 
   out << YAML::Key << "contexts" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;

@@ -60,7 +60,11 @@ LeaseRecord parse_lease(const kube::Json& lease) {
   record.duration = std::chrono::seconds(number("leaseDurationSeconds"));
   record.transitions = number("leaseTransitions");
   if (lease.contains("metadata") && lease["metadata"].is_object()) {
-    record.resource_version = lease["metadata"].value("resourceVersion", "");
+    // Not value(): it throws when the member is not a string.
+    auto it = lease["metadata"].find("resourceVersion");
+    if (it != lease["metadata"].end() && it->is_string()) {
+      record.resource_version = it->get<std::string>();
+    }
   }
   return record;
 }
@@ -87,7 +91,7 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
     std::optional<kube::Json> current;
     try {
       current = client_.get_optional(path());
-    } catch (const kube::ApiError& e) {
+    } catch (const Error& e) {  // a refusal, or the API server out of reach
       throw Error("cannot read Lease " + name_.str() +
                   ", which keeps fluxkey runs apart: " + e.what());
     }
@@ -162,8 +166,9 @@ bool RunLease::try_take(const std::optional<kube::Json>& current) {
     std::lock_guard lock(mu_);
     held_ = std::move(written);
     return true;
-  } catch (const kube::ApiError& e) {
-    if (e.status() == 409) return false;
+  } catch (const Error& e) {  // a refusal, or the API server out of reach
+    auto* api = dynamic_cast<const kube::ApiError*>(&e);
+    if (api != nullptr && api->status() == 409) return false;
     throw Error("cannot take Lease " + name_.str() +
                 ", which keeps fluxkey runs apart: " + e.what());
   }

@@ -232,3 +232,13 @@ TEST_CASE("lease: a take whose reply was lost is found done on the next read") {
   CHECK(released["spec"]["holderIdentity"] == "");
   CHECK(released["metadata"]["resourceVersion"] == "5");
 }
+
+TEST_CASE("parse_lease: fields of another type read as empty, not thrown (fuzz)") {
+  LeaseRecord record = parse_lease(
+      Json::parse(R"({"metadata": {"resourceVersion": 5821}, "spec": {"holderIdentity": 7}})"));
+  CHECK(record.resource_version.empty());
+  CHECK(record.holder.empty());
+  CHECK(parse_lease(Json::parse(R"({"metadata": {"resourceVersion": "9"}})")).resource_version ==
+        "9");
+  CHECK(parse_lease(Json::parse("[1]")).holder.empty());
+}

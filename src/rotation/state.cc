@@ -15,6 +15,25 @@ std::string secrets_path(const std::string& ns) {
   return "/api/v1/namespaces/" + ns + "/secrets";
 }
 
+// Members read leniently, as annotation() does: absent or of another type
+// means empty. (Json::value() throws on a type mismatch, and an odd reply is
+// no reason for an exception that is not an Error.)
+const Json& member(const Json& parent, const char* key, const Json& empty) {
+  if (!parent.is_object()) return empty;
+  auto it = parent.find(key);
+  return it != parent.end() && it->type() == empty.type() ? *it : empty;
+}
+
+const Json& object_at(const Json& parent, const char* key) {
+  static const Json kEmpty = Json::object();
+  return member(parent, key, kEmpty);
+}
+
+std::string string_at(const Json& parent, const char* key) {
+  static const Json kEmpty = "";
+  return member(parent, key, kEmpty).get<std::string>();
+}
+
 std::string annotation(const Json& meta, const char* key) {
   const Json annotations = meta.value("annotations", Json::object());
   auto it = annotations.find(key);
@@ -83,15 +102,14 @@ StoredKubeconfig Store::read() {
   StoredKubeconfig out;
   auto secret = client_.get_optional(secrets_path(secret_.namespace_) + "/" + secret_.name);
   if (!secret) return out;
-  const Json meta = secret->value("metadata", Json::object());
-  const Json labels = meta.value("labels", Json::object());
-  if (labels.value(kManagedByLabel, "") != "fluxkey") {
+  const Json& meta = object_at(*secret, "metadata");
+  if (string_at(object_at(meta, "labels"), kManagedByLabel) != "fluxkey") {
     throw UsageError("Secret " + secret_.str() + " exists but is not managed by fluxkey (no " +
                      kManagedByLabel + "=fluxkey label); pass another --k8s-secret or delete it");
   }
   out.exists = true;
-  out.resource_version = meta.value("resourceVersion", "");
-  const Json data = secret->value("data", Json::object());
+  out.resource_version = string_at(meta, "resourceVersion");
+  const Json& data = object_at(*secret, "data");
   if (data.contains("kubeconfig") && data["kubeconfig"].is_string()) {
     out.kubeconfig = base64_decode(data["kubeconfig"].get<std::string>()).value_or("");
   }
@@ -111,15 +129,17 @@ std::vector<GenerationSecret> Store::generations() {
   Json list = client_.get(secrets_path(sa_.namespace_) +
                           "?labelSelector=" + http::percent_encode(selector));
   std::vector<GenerationSecret> out;
-  for (const auto& item : list.value("items", Json::array())) {
-    const Json meta = item.value("metadata", Json::object());
+  static const Json kNoItems = Json::array();
+  for (const auto& item : member(list, "items", kNoItems)) {
+    const Json& meta = object_at(item, "metadata");
     // The label holds only the name; the annotation tells Secrets of
     // same-named kubeconfig Secrets in other namespaces apart.
     if (annotation(meta, kOwnerAnnotation) != secret_.str()) continue;
     GenerationSecret g;
-    g.name = meta.value("name", "");
+    g.name = string_at(meta, "name");
     g.generation = parse_generation(annotation(meta, kGenerationAnnotation));
-    g.created_at = parse_rfc3339(meta.value("creationTimestamp", "")).value_or(Clock::time_point{});
+    g.created_at =
+        parse_rfc3339(string_at(meta, "creationTimestamp")).value_or(Clock::time_point{});
     if (g.generation > 0) out.push_back(g);
   }
   std::sort(out.begin(), out.end(),
@@ -147,7 +167,7 @@ std::string Store::create_generation(long generation) {
                     "the token of generation " + std::to_string(generation) +
                         " is bound to this Secret: deleting it revokes the token"}}}}}};
   Json created = client_.create(secrets_path(sa_.namespace_), body);
-  std::string uid = created.value("metadata", Json::object()).value("uid", "");
+  std::string uid = string_at(object_at(created, "metadata"), "uid");
   if (uid.empty())
     throw Error("the API server returned Secret " + sa_.namespace_ + "/" +
                 generation_name(generation) + " without a uid");
@@ -183,7 +203,7 @@ void Store::write(StoredKubeconfig& stored) {
   Json written = client_.apply(secrets_path(secret_.namespace_) + "/" + secret_.name, body,
                                kFieldManager, true);
   stored.exists = true;
-  stored.resource_version = written.value("metadata", Json::object()).value("resourceVersion", "");
+  stored.resource_version = string_at(object_at(written, "metadata"), "resourceVersion");
 }
 
 }  // namespace fluxkey::rotation

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "kube/test_support.h"
+
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 
@@ -29,4 +31,31 @@ TEST_CASE("rotation state: an annotation that does not parse means no record at 
   auto partial = decode_targets(R"({"a/b": {"generation": "x"}, "c/d": 3})");
   REQUIRE(partial.size() == 1);
   CHECK(partial["a/b"].generation == 0);
+}
+
+TEST_CASE("rotation state: fields of another type in a reply read as empty, not thrown (fuzz)") {
+  auto fake = std::make_shared<kube::testing::FakeState>();
+  kube::RestConfig config;
+  config.server = "https://127.0.0.1:6443";
+  kube::Client client(config, std::make_unique<kube::testing::FakeTransport>(fake));
+  Store store(client, {"fluxkey", "flux-kubeconfig"}, {"fluxkey", "flux-reconcile"});
+  fake->push(200, R"({"metadata": {"labels": {"app.kubernetes.io/managed-by": "fluxkey"},
+                                   "resourceVersion": 7, "annotations": 3}, "data": []})");
+  StoredKubeconfig stored = store.read();
+  CHECK(stored.exists);
+  CHECK(stored.resource_version.empty());
+  CHECK(stored.generation == 0);
+
+  fake->push(200, R"({"metadata": {"labels": {"app.kubernetes.io/managed-by": 1}}})");
+  CHECK_THROWS_AS(store.read(), UsageError);
+  fake->push(200, "[1]");
+  CHECK_THROWS_AS(store.read(), UsageError);
+
+  fake->push(200, R"({"items": [null, {"metadata": {"name": 5}}]})");
+  CHECK(store.generations().empty());
+  fake->push(200, R"({"items": {"a": 1}})");
+  CHECK(store.generations().empty());
+
+  fake->push(201, R"({"metadata": null})");
+  CHECK_THROWS_AS(store.create_generation(2), Error);
 }

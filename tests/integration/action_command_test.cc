@@ -103,7 +103,9 @@ struct Runner {
   // What `fluxkey kubeconfig` prints: the kubeconfig a sync would store.
   std::string mint(const std::string& ttl = "1h") const {
     auto run = run_fluxkey(
-        {"kubeconfig", "--kubeconfig", kube.state_dir() + "/admin.kubeconfig", "--token-ttl", ttl});
+        {"kubeconfig", "--kubeconfig", kube.state_dir() + "/admin.kubeconfig", "--token-ttl", ttl},
+        {}, std::chrono::seconds(60),
+        StdoutIsCredential{"fluxkey kubeconfig prints the kubeconfig by design"});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     return run.out;
   }

@@ -36,6 +36,14 @@ struct Cluster {
   SimProcess sim;
 };
 
+// `fluxkey kubeconfig` without --output prints the kubeconfig, token and
+// all: its stdout is the credential by design. The secret guard still reads
+// its stderr and the stand-in's request log.
+ProcessResult print_kubeconfig(const std::vector<std::string>& args) {
+  return run_fluxkey(args, {}, std::chrono::seconds(60),
+                     StdoutIsCredential{"fluxkey kubeconfig prints the kubeconfig by design"});
+}
+
 std::string token_of(const std::string& kubeconfig_yaml) {
   auto at = kubeconfig_yaml.find("token: ");
   REQUIRE(at != std::string::npos);
@@ -48,7 +56,7 @@ std::string token_of(const std::string& kubeconfig_yaml) {
 TEST_CASE("kubeconfig prints a working kubeconfig for the reconcile ServiceAccount") {
   Cluster cluster;
   TempDir dir;
-  auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin(), "--token-ttl", "1h"});
+  auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin(), "--token-ttl", "1h"});
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.out.find("kind: Config") != std::string::npos);
   CHECK(run.out.find("server: " + cluster.sim.url()) != std::string::npos);
@@ -88,8 +96,8 @@ TEST_CASE("kubeconfig --output writes a 0600 file and nothing to stdout") {
 
 TEST_CASE("kubeconfig takes --server and --server-ca-from system as given") {
   Cluster cluster;
-  auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin(), "--server",
-                          "https://k8s.example.com:6443/", "--server-ca-from", "system"});
+  auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin(), "--server",
+                               "https://k8s.example.com:6443/", "--server-ca-from", "system"});
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.out.find("server: https://k8s.example.com:6443\n") != std::string::npos);
   CHECK(run.out.find("certificate-authority") == std::string::npos);
@@ -97,15 +105,15 @@ TEST_CASE("kubeconfig takes --server and --server-ca-from system as given") {
 
 TEST_CASE("kubeconfig takes the external server from kube-public/cluster-info") {
   Cluster cluster({"--cluster-info-server", "https://k8s.example.com:443"});
-  auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+  auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin()});
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.out.find("server: https://k8s.example.com:443\n") != std::string::npos);
 }
 
 TEST_CASE("kubeconfig warns when the server is cluster-internal") {
   Cluster cluster;
-  auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin(), "--server",
-                          "https://kubernetes.default.svc"});
+  auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin(), "--server",
+                               "https://kubernetes.default.svc"});
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.err.find("cluster-internal address") != std::string::npos);
 }
@@ -212,8 +220,8 @@ TEST_CASE("kubeconfig reads its settings from --config; flags win") {
                                  "token-ttl: 2h\n"
                                  "server: https://from-config.example.com\n"
                                  "github-repo: [acme/web]\n");
-  auto run = run_fluxkey({"kubeconfig", "--config", config, "--kubeconfig", cluster.admin(),
-                          "--service-account", "fluxkey/flux-reconcile"});
+  auto run = print_kubeconfig({"kubeconfig", "--config", config, "--kubeconfig", cluster.admin(),
+                               "--service-account", "fluxkey/flux-reconcile"});
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.out.find("server: https://from-config.example.com\n") != std::string::npos);
 
@@ -256,7 +264,7 @@ TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") 
   SUBCASE("reads are retried through 503s") {
     cluster.sim.add_fault({{"method", "GET"}, {"path", "cluster-info$"}, {"action", "status"},
                            {"status", 503}, {"times", 2}});
-    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin()});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(count_requests(cluster.sim, "GET", kClusterInfo) == 3);
     CHECK(count_lines(run.err) == 1);  // the "minted" line; retries are not noise
@@ -265,7 +273,7 @@ TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") 
     cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "status"},
                            {"status", 429}, {"headers", {{"Retry-After", "1"}}}, {"times", 1}});
     auto start = std::chrono::steady_clock::now();
-    auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
+    auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin()});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(std::chrono::steady_clock::now() - start >= std::chrono::seconds(1));
     CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 2);

@@ -2,6 +2,8 @@
 // tests with a clean environment, and small file helpers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,12 +17,52 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 // Runs `argv` with only PATH, HOME (a private folder) and `env` set, so the
 // developer's kubeconfig, GitHub token and proxies never leak into a test.
 // Bounded by `timeout`.
+//
+// When argv[0] is $FLUXKEY the secret guard (support/secret_guard.h) checks
+// the run: a credential of the env, the flags' files or the live stand-ins in
+// stdout, stderr, $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY or a request log
+// fails the test.
 ProcessResult run_program(const std::vector<std::string>& argv, const Env& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // run_program with $FLUXKEY as argv[0].
 ProcessResult run_fluxkey(const std::vector<std::string>& args, const Env& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// The one way out of the guard, for stdout only, for a command whose purpose
+// is to print a credential (`fluxkey kubeconfig` without --output). The
+// reason is required and says why; stderr and the files stay guarded.
+struct StdoutIsCredential {
+  std::string reason;
+};
+ProcessResult run_fluxkey(const std::vector<std::string>& args, const Env& env,
+                          std::chrono::milliseconds timeout, const StdoutIsCredential& allow);
+
+// fluxkey started in the background (for a test that looks at the running
+// process, e.g. /proc/PID), with run_program's clean environment. wait()
+// collects its output and applies the secret guard; the destructor kills
+// and reaps it if the test did not wait.
+class BackgroundFluxkey {
+ public:
+  // `launcher`, when given, is run with the binary and args appended (e.g.
+  // setpriv to run it as another user); it must exec fluxkey in place.
+  // `binary` replaces $FLUXKEY (a copy another user can reach).
+  BackgroundFluxkey(const std::vector<std::string>& args, const Env& env = {},
+                    const std::vector<std::string>& launcher = {}, const std::string& binary = "");
+  ~BackgroundFluxkey();
+  BackgroundFluxkey(const BackgroundFluxkey&) = delete;
+  BackgroundFluxkey& operator=(const BackgroundFluxkey&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits up to `timeout` (then kills it: timed_out set).
+  ProcessResult wait(std::chrono::milliseconds timeout);
+
+ private:
+  std::vector<std::string> argv_;
+  Env env_;
+  std::string out_path_, err_path_;
+  pid_t pid_ = -1;
+};
 
 // A private temporary folder, removed with everything in it.
 class TempDir {

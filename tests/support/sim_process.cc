@@ -1,5 +1,6 @@
 #include "support/sim_process.h"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <httplib.h>
 #include <poll.h>
@@ -12,8 +13,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+
+#include "support/secret_guard.h"
 
 extern char** environ;
 
@@ -61,7 +65,33 @@ bool wait_until(pid_t pid, SteadyClock::time_point deadline, int* status) {
   }
 }
 
+struct Registry {
+  std::mutex mu;
+  std::vector<LiveSim> sims;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+void register_sim(const std::string& name, const std::string& state_dir) {
+  std::lock_guard lock(registry().mu);
+  registry().sims.push_back({name, state_dir});
+}
+
+void unregister_sim(const std::string& state_dir) {
+  std::lock_guard lock(registry().mu);
+  auto& sims = registry().sims;
+  std::erase_if(sims, [&](const LiveSim& s) { return s.state_dir == state_dir; });
+}
+
 }  // namespace
+
+std::vector<LiveSim> live_sims() {
+  std::lock_guard lock(registry().mu);
+  return registry().sims;
+}
 
 std::string binary_from_env(const char* name) {
   const char* value = std::getenv(name);
@@ -156,11 +186,20 @@ SimProcess::SimProcess(const std::string& binary, const std::vector<std::string>
     std::filesystem::remove_all(state_dir_);
     throw std::runtime_error(binary + " " + failure);
   }
+  name_ = std::filesystem::path(binary).filename().string();
+  register_sim(name_, state_dir_);
 }
 
 SimProcess::~SimProcess() {
   terminate();
   close_stdin();
+  unregister_sim(state_dir_);
+  if (doctest::is_running_in_test) {
+    SecretSet issued;
+    issued.add_ledger(secrets_file(), name_);
+    std::vector<Leak> leaks = scan_request_log(state_dir_, name_, issued);
+    CHECK_MESSAGE(leaks.empty(), describe(leaks));
+  }
   std::error_code ec;
   std::filesystem::remove_all(state_dir_, ec);
 }
@@ -196,7 +235,8 @@ HttpReply SimProcess::request(const std::string& method, const std::string& path
     return true;
   }();
   (void)sigpipe_ignored;
-  httplib::SSLClient cli("127.0.0.1", port_);
+  httplib::SSLClient cli(tls_host_.empty() ? "127.0.0.1" : tls_host_, port_);
+  if (!tls_host_.empty()) cli.set_hostname_addr_map({{tls_host_, "127.0.0.1"}});
   cli.set_ca_cert_path(ca_file().c_str());
   cli.enable_server_certificate_verification(true);
   cli.set_connection_timeout(timeout);

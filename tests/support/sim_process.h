@@ -25,6 +25,16 @@ struct HttpReply {
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
+// The stand-ins alive in this process now, for the secret guard
+// (support/secret_guard.h): each one's name ("kube-sim") and state dir, where
+// it keeps issued-secrets.jsonl (what it minted or was given, 0600) and
+// requests.jsonl.
+struct LiveSim {
+  std::string name;
+  std::string state_dir;
+};
+std::vector<LiveSim> live_sims();
+
 class SimProcess {
  public:
   // Starts `binary --state-dir <fresh temp dir> --exit-with-stdin extra_args...`
@@ -32,7 +42,8 @@ class SimProcess {
   // `ready_timeout` for its URL line. Throws std::runtime_error on failure.
   SimProcess(const std::string& binary, const std::vector<std::string>& extra_args = {},
              std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
-  // SIGTERM, up to 5 s grace, SIGKILL; then removes the state dir.
+  // SIGTERM, up to 5 s grace, SIGKILL; checks (inside a test) that its
+  // request log holds none of the secrets it issued; removes the state dir.
   ~SimProcess();
   SimProcess(const SimProcess&) = delete;
   SimProcess& operator=(const SimProcess&) = delete;
@@ -41,6 +52,9 @@ class SimProcess {
   int port() const { return port_; }
   std::string ca_file() const { return state_dir_ + "/ca.crt"; }
   const std::string& state_dir() const { return state_dir_; }
+  // The credentials it issued or was given (ServiceAccount and installation
+  // tokens, static tokens, client keys): one {"kind", "value"} a line, 0600.
+  std::string secrets_file() const { return state_dir_ + "/issued-secrets.jsonl"; }
   pid_t pid() const { return pid_; }
 
   // A request to the stand-in over HTTPS, verifying it against ca.crt.
@@ -49,6 +63,11 @@ class SimProcess {
                     const std::string& body = "", const std::string& content_type = "",
                     const std::map<std::string, std::string>& headers = {},
                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+
+  // The name request() verifies the server certificate against (still
+  // dialling 127.0.0.1), for a stand-in started with --tls-names that leave
+  // out 127.0.0.1. Empty (the default): 127.0.0.1.
+  void set_tls_host(const std::string& host) { tls_host_ = host; }
 
   // A control call (/_sim/...): the JSON reply; throws std::runtime_error on
   // a non-2xx status or an unparsable body.
@@ -66,8 +85,10 @@ class SimProcess {
  private:
   void close_stdin();
 
+  std::string name_;
   std::string state_dir_;
   std::string url_;
+  std::string tls_host_;
   int stdin_write_ = -1;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -35,7 +35,9 @@ nlohmann::json Fault::to_json() const {
   if (method) out["method"] = *method;
   if (action == FaultAction::kStatus) out["status"] = status;
   if (action == FaultAction::kDelay) out["delay_ms"] = delay_ms;
-  if (action == FaultAction::kReset) out["phase"] = after ? "after" : "before";
+  if (action == FaultAction::kReset)
+    out["phase"] = mid_body ? "mid-body" : after ? "after" : "before";
+  if (skip > 0) out["skip"] = skip;
   if (!headers.empty()) out["headers"] = headers;
   if (body) out["body"] = *body;
   return out;
@@ -92,10 +94,16 @@ Fault parse_fault(const nlohmann::json& spec) {
     f.body = spec["body"].get<std::string>();
   }
   std::string phase = spec.value("phase", std::string("before"));
-  if (phase != "before" && phase != "after") {
-    throw std::invalid_argument("fault phase must be before or after");
+  if (phase != "before" && phase != "after" && phase != "mid-body") {
+    throw std::invalid_argument("fault phase must be before, after or mid-body");
+  }
+  if (phase == "mid-body" && f.action != FaultAction::kReset) {
+    throw std::invalid_argument("fault phase mid-body applies to the reset action only");
   }
   f.after = phase == "after";
+  f.mid_body = phase == "mid-body";
+  f.skip = int_field(spec, "skip", 0);
+  if (f.skip < 0) throw std::invalid_argument("fault skip must be >= 0");
   return f;
 }
 
@@ -114,6 +122,11 @@ std::optional<Fault> FaultSet::take(const std::string& method, const std::string
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
     if (it->method && *it->method != method) continue;
     if (!std::regex_search(path, it->path)) continue;
+    if (it->skip > 0) {
+      // Let this one through; a later fault may still apply to it.
+      --it->skip;
+      continue;
+    }
     Fault hit = *it;
     if (it->times > 0 && --it->times == 0) faults_.erase(it);
     return hit;

@@ -30,8 +30,13 @@ struct Fault {
   int times = 1;  // -1: forever
   int delay_ms = 0;
   // reset only: "before" drops the request unserved; "after" serves it (so
-  // its effects happen) and drops the reply.
+  // its effects happen) and drops the reply; "mid-body" serves it, sends the
+  // status line, the headers and half the body, then drops the connection.
   bool after = false;
+  bool mid_body = false;
+  // Matching requests let through untouched before the fault applies, e.g.
+  // the first Secret write succeeds and every later one fails.
+  int skip = 0;
 
   nlohmann::json to_json() const;
 };

@@ -1,5 +1,6 @@
 #include "sim/common/pki.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -147,7 +148,38 @@ X509Ptr cert_from_pem(const std::string& pem) {
   return cert;
 }
 
-Pki::Pki(const std::string& ca_name) {
+std::string server_names_error(const std::string& names) {
+  if (names.empty()) return "no names given";
+  size_t start = 0;
+  while (start <= names.size()) {
+    size_t comma = names.find(',', start);
+    std::string entry = names.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (entry.rfind("IP:", 0) == 0) {
+      std::string ip = entry.substr(3);
+      unsigned char buf[16];
+      if (::inet_pton(AF_INET, ip.c_str(), buf) != 1 &&
+          ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+        return "\"" + entry + "\" is not an IP address";
+      }
+    } else if (entry.rfind("DNS:", 0) == 0) {
+      std::string dns = entry.substr(4);
+      bool ok = !dns.empty() && dns.find_first_not_of(
+                                    "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.*") == std::string::npos;
+      if (!ok) return "\"" + entry + "\" is not a DNS name";
+    } else {
+      return "\"" + entry + "\" is neither IP:ADDRESS nor DNS:NAME";
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return "";
+}
+
+Pki::Pki(const std::string& ca_name, const std::string& server_names) {
+  if (std::string problem = server_names_error(server_names); !problem.empty()) {
+    throw std::invalid_argument("server names: " + problem);
+  }
   ca_.key = generate_ec_key();
   ca_.cert = make_cert(ca_.key.get(), {ca_name, {}}, nullptr, std::chrono::hours(24 * 365),
                        {{NID_basic_constraints, "critical,CA:TRUE"},
@@ -160,7 +192,7 @@ Pki::Pki(const std::string& ca_name) {
                             {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
                             {NID_ext_key_usage, "serverAuth"},
                             {NID_authority_key_identifier, "keyid:always"},
-                            {NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}});
+                            {NID_subject_alt_name, server_names}});
 }
 
 CertAndKey Pki::issue_client(const std::string& user, const std::vector<std::string>& groups,

@@ -1,5 +1,6 @@
 // A throwaway PKI for the stand-ins: one CA per process, a server certificate
-// for 127.0.0.1/localhost, and client certificates on demand. Keys stay in
+// for 127.0.0.1/localhost (or the names a test asks for), and client
+// certificates on demand. Keys stay in
 // memory; only the CA certificate is written out for clients to trust.
 #pragma once
 
@@ -53,10 +54,21 @@ struct CertSubject {
   std::vector<std::string> organizations;
 };
 
+// The server certificate's default subject alternative names.
+inline constexpr const char* kDefaultServerNames = "IP:127.0.0.1,DNS:localhost";
+
+// Checks a server name list ("IP:127.0.0.1,DNS:localhost"): comma-separated
+// IP:ADDRESS (IPv4 or IPv6) and DNS:NAME entries. Returns "" when valid, else
+// what is wrong.
+std::string server_names_error(const std::string& names);
+
 class Pki {
  public:
-  // Generates the CA and the server certificate (SAN IP:127.0.0.1, DNS:localhost).
-  explicit Pki(const std::string& ca_name);
+  // Generates the CA and the server certificate, whose subject alternative
+  // names are `server_names` (see server_names_error; throws
+  // std::invalid_argument when invalid). Tests pass other names to make a
+  // certificate that is wrong for the URL a client dials.
+  explicit Pki(const std::string& ca_name, const std::string& server_names = kDefaultServerNames);
 
   X509* ca_cert() const { return ca_.cert.get(); }
   const std::string& ca_pem() const { return ca_pem_; }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 
 #include "sim/common/faults.h"
 #include "sim/common/jwt.h"
@@ -64,6 +65,51 @@ TEST_CASE("faults: parsing, order, method filter and counts") {
   CHECK(set.list().size() == 1);
   set.clear();
   CHECK_FALSE(set.take("GET", "/a").has_value());
+}
+
+TEST_CASE("server certificate names: the default, a test's own, and bad lists refused") {
+  Pki usual("test CA");
+  CHECK(X509_check_ip_asc(usual.server_cert(), "127.0.0.1", 0) == 1);
+  CHECK(X509_check_host(usual.server_cert(), "localhost", 0, 0, nullptr) == 1);
+
+  // A certificate for another host: a client dialling 127.0.0.1 must refuse it.
+  Pki wrong("test CA", "DNS:sim.invalid");
+  CHECK(X509_check_ip_asc(wrong.server_cert(), "127.0.0.1", 0) == 0);
+  CHECK(X509_check_host(wrong.server_cert(), "localhost", 0, 0, nullptr) == 0);
+  CHECK(X509_check_host(wrong.server_cert(), "sim.invalid", 0, 0, nullptr) == 1);
+  CHECK(X509_verify(wrong.server_cert(), X509_get0_pubkey(wrong.ca_cert())) == 1);
+
+  CHECK(server_names_error("IP:::1,DNS:a-b.example") == "");
+  CHECK(server_names_error("").find("no names") != std::string::npos);
+  CHECK(server_names_error("IP:300.1.1.1").find("not an IP") != std::string::npos);
+  CHECK(server_names_error("DNS:").find("not a DNS") != std::string::npos);
+  CHECK(server_names_error("localhost").find("neither") != std::string::npos);
+  CHECK_THROWS_AS(Pki("test CA", "URI:x"), std::invalid_argument);
+}
+
+TEST_CASE("faults: skip lets the first matching requests through, to later faults too") {
+  CHECK_THROWS_AS(parse_fault({{"skip", -1}}), std::invalid_argument);
+  FaultSet set;
+  set.add(parse_fault({{"method", "PATCH"}, {"path", "/s$"}, {"skip", 1}, {"times", -1}}));
+  set.add(parse_fault({{"path", "/s$"}, {"status", 500}}));
+  CHECK(set.take("PATCH", "/x/s")->status == 500);  // skipped by the first, caught by the second
+  CHECK(set.take("PATCH", "/x/s")->status == 503);  // from now on, every time
+  CHECK(set.take("PATCH", "/x/s")->status == 503);
+  CHECK(set.take("GET", "/x/s") == std::nullopt);
+  CHECK(set.list()[0].contains("skip") == false);
+  set.add(parse_fault({{"path", "/t"}, {"skip", 2}}));
+  CHECK(set.list()[1]["skip"] == 2);
+}
+
+TEST_CASE("faults: a reset mid-body is a phase of reset only") {
+  Fault f = parse_fault({{"action", "reset"}, {"phase", "mid-body"}});
+  CHECK(f.mid_body);
+  CHECK_FALSE(f.after);
+  CHECK(f.to_json()["phase"] == "mid-body");
+  CHECK(parse_fault({{"action", "reset"}, {"phase", "after"}}).to_json()["phase"] == "after");
+  CHECK_THROWS_AS(parse_fault({{"action", "truncate"}, {"phase", "mid-body"}}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(parse_fault({{"action", "reset"}, {"phase", "during"}}), std::invalid_argument);
 }
 
 }  // namespace fluxkey::sim

@@ -77,6 +77,29 @@ void truncate_reply(httplib::Response& res) {
                            });
 }
 
+// Like truncate_reply, but the connection ends with an RST after half the
+// body instead of a clean close: the client sees a reset mid-body. The pause
+// lets the half that was written reach the client before the RST, which
+// would otherwise discard it on the way.
+void reset_mid_body(const httplib::Request& req, httplib::Response& res) {
+  if (res.content_provider_) return;  // streaming replies are left alone
+  auto body = std::make_shared<std::string>(std::move(res.body));
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  if (type.empty()) type = "application/json";
+  res.headers.erase("Content-Type");
+  const httplib::Request* request = &req;  // alive until the reply is written
+  res.set_content_provider(body->size(), type,
+                           [body, request](size_t offset, size_t, httplib::DataSink& sink) {
+                             if (offset == 0 && body->size() > 1) {
+                               sink.write(body->data(), body->size() / 2);
+                             }
+                             std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                             reset_connection(*request);
+                             return false;
+                           });
+}
+
 std::string default_fault_body(int status) {
   return nlohmann::json({{"message", "injected fault: HTTP " + std::to_string(status)}}).dump();
 }
@@ -93,6 +116,10 @@ void add_sim_options(CLI::App& app, SimOptions& options) {
       ->check(CLI::Range(2, 1024));
   app.add_flag("--exit-with-stdin", options.exit_with_stdin,
                "stop when stdin reaches end of file (the parent went away)");
+  app.add_option("--tls-names", options.tls_names,
+                 "subject alternative names of the server certificate, e.g. "
+                 "IP:127.0.0.1,DNS:localhost (the default)")
+      ->check([](const std::string& value) { return server_names_error(value); });
 }
 
 void reply_json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -129,7 +156,7 @@ SimServer::SimServer(std::string name, SimOptions options)
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // dropped connections must not kill the stand-in
   std::filesystem::create_directories(options_.state_dir);
-  pki_ = std::make_unique<Pki>(name_ + " CA");
+  pki_ = std::make_unique<Pki>(name_ + " CA", options_.tls_names);
   write_public_file(options_.state_dir + "/ca.crt", pki_->ca_pem());
   log_ = std::make_unique<RequestLog>(options_.state_dir + "/requests.jsonl");
   install_builtin_controls();
@@ -253,10 +280,21 @@ void SimServer::dispatch(const httplib::Request& req, httplib::Response& res) {
       }
       case FaultAction::kReset:
         record.fault = "reset";
+        record.status = 0;
+        if (fault->mid_body) {
+          serve(req, res, ctx);
+          if (res.body.size() < 2) {
+            // No body to cut in half (a 204): drop it like "after".
+            reset_connection(req);
+            res.status = 500;
+          } else {
+            reset_mid_body(req, res);
+          }
+          break;
+        }
         if (fault->after) serve(req, res, ctx);
         reset_connection(req);
         res.status = 500;
-        record.status = 0;
         break;
       case FaultAction::kTruncate:
         record.fault = "truncate";

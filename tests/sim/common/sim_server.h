@@ -34,9 +34,13 @@ struct SimOptions {
   // Stop when stdin reaches end of file: the parent holds the other end of a
   // pipe, so a stand-in never outlives a test binary that crashed.
   bool exit_with_stdin = false;
+  // Subject alternative names of the server certificate. Tests give names
+  // that leave out 127.0.0.1 to see a client refuse the wrong host name.
+  std::string tls_names = kDefaultServerNames;
 };
 
-// Adds --state-dir (required), --port, --threads and --exit-with-stdin.
+// Adds --state-dir (required), --port, --threads, --exit-with-stdin and
+// --tls-names.
 void add_sim_options(CLI::App& app, SimOptions& options);
 
 // Per-request facts a stand-in hands back to the frame.

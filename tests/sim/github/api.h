@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -123,6 +124,9 @@ class GithubApi {
   Credentials credentials_;
   RateLimiter limiter_;
   std::chrono::milliseconds hold_{0};
+  // rotate-key with after_reads: SecretScope::key -> public-key reads left
+  // after each of which the key is replaced.
+  std::map<std::string, int> rotate_after_reads_;
   int64_t next_user_id_ = 1'000'001;
   uint64_t request_counter_ = 0;
 };

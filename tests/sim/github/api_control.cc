@@ -164,6 +164,7 @@ nlohmann::json GithubApi::apply_setup(const nlohmann::json& spec) {
     secrets_.clear();
     credentials_.clear();
     limiter_.reset();
+    rotate_after_reads_.clear();
   }
   for (const auto& login : orgs) directory_.add_organization(login);
   for (const auto& seed : repos) {
@@ -250,24 +251,37 @@ nlohmann::json GithubApi::rotate_key(const nlohmann::json& spec) {
   std::lock_guard lock(mutex_);
   const std::string scope = string_field(spec, "scope", "rotate-key");
   SealingKey* key = nullptr;
+  std::string scope_key;  // SecretScope::key, for after_reads
   if (scope == "org") {
     const std::string login = string_field(spec, "org", "rotate-key");
     Organization* org = directory_.find_organization(login);
     if (org == nullptr) bad("rotate-key: no organization \"" + login + "\"");
     key = &org->key;
+    scope_key = organization_scope(org->id, org->login).key;
   } else if (scope == "repo" || scope == "env") {
     auto [owner, name] = split_full_name(string_field(spec, "repo", "rotate-key"), "rotate-key");
     Repository* repo = directory_.find_repository(owner, name);
     if (repo == nullptr) bad("rotate-key: no repository \"" + owner + "/" + name + "\"");
     key = &repo->key;
+    scope_key = repository_scope(repo->id, repo->owner, repo->name).key;
     if (scope == "env") {
       const std::string env_name = string_field(spec, "environment", "rotate-key");
       Environment* env = repo->find_environment(env_name);
       if (env == nullptr) bad("rotate-key: no environment \"" + env_name + "\"");
       key = &env->key;
+      scope_key = environment_scope(repo->id, repo->owner, repo->name, env->id, env->name).key;
     }
   } else {
     bad("rotate-key: \"scope\" must be repo, env or org");
+  }
+  if (spec.contains("after_reads")) {
+    // Not now, but right after each of the next N reads of the public key:
+    // a client then always seals with a key that has just become stale, as
+    // when GitHub rotates it between a client's GET and its PUT.
+    const int64_t reads = int_field(spec, "after_reads", "rotate-key");
+    if (reads > 1000) bad("rotate-key: \"after_reads\" must be at most 1000");
+    rotate_after_reads_[scope_key] = static_cast<int>(reads);
+    return {{"key_id", key->key_id()}, {"after_reads", reads}};
   }
   const std::string old_id = key->key_id();
   *key = SealingKey();

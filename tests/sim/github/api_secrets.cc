@@ -285,8 +285,14 @@ void GithubApi::register_secret_routes() {
           ApiResponse error;
           auto target = secret_target(call, kind, "read", error);
           if (!target) return error;
-          return json_reply(
+          ApiResponse reply = json_reply(
               200, {{"key_id", target->key->key_id()}, {"key", target->key->public_key_base64()}});
+          auto pending = rotate_after_reads_.find(target->scope.key);
+          if (pending != rotate_after_reads_.end()) {
+            *target->key = SealingKey();  // the reply above holds the key just replaced
+            if (--pending->second <= 0) rotate_after_reads_.erase(pending);
+          }
+          return reply;
         },
         f.scopes);
     add_route(

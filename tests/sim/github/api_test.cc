@@ -128,6 +128,31 @@ TEST_CASE("a rotated key makes the old key_id stale (422) until the key is fetch
   CHECK(sim.api.rotate_key({{"scope", "org"}, {"org", "acme"}}).contains("key_id"));
 }
 
+TEST_CASE("rotate-key after_reads: the key changes right after each of the next N reads") {
+  Sim sim;
+  const std::string prefix = "/repos/acme/app/environments/prod";
+  auto armed = sim.api.rotate_key(
+      {{"scope", "env"}, {"repo", "acme/app"}, {"environment", "prod"}, {"after_reads", 1}});
+  CHECK(armed["after_reads"] == 1);
+  auto key = Sim::json(sim.call("GET", prefix + "/secrets/public-key"));
+  CHECK(key["key_id"] == armed["key_id"]);  // served with the key of the moment
+  Json body = {{"encrypted_value", seal_for_github(key["key"].get<std::string>(), "v")},
+               {"key_id", key["key_id"]}};
+  CHECK(sim.call("PUT", prefix + "/secrets/S", body.dump()).status == 422);  // stale already
+  // One read only: the next key stays.
+  CHECK(sim.put_secret(prefix, "S", "v").status == 201);
+  CHECK(sim.put_secret(prefix, "S", "w").status == 204);
+  // Other scopes are untouched.
+  CHECK(sim.put_secret("/repos/acme/app/actions", "S", "v").status == 201);
+
+  CHECK_THROWS_AS(sim.api.rotate_key({{"scope", "repo"}, {"repo", "acme/app"}, {"after_reads", 0}}),
+                  std::invalid_argument);
+  sim.api.rotate_key({{"scope", "org"}, {"org", "acme"}, {"after_reads", 2}});
+  CHECK(sim.put_secret("/orgs/acme/actions", "S", "v", {{"visibility", "all"}}).status == 422);
+  CHECK(sim.put_secret("/orgs/acme/actions", "S", "v", {{"visibility", "all"}}).status == 422);
+  CHECK(sim.put_secret("/orgs/acme/actions", "S", "v", {{"visibility", "all"}}).status == 201);
+}
+
 TEST_CASE("bodies GitHub refuses are refused with its messages") {
   Sim sim;
   auto k = Sim::json(sim.call("GET", "/repos/acme/app/actions/secrets/public-key"));

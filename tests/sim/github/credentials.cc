@@ -7,6 +7,7 @@
 
 #include "crypto/sealed_box.h"
 #include "sim/common/jwt.h"
+#include "sim/common/secret_ledger.h"
 
 namespace fluxkey::sim::github {
 namespace {
@@ -104,6 +105,7 @@ bool looks_like_jwt(std::string_view token) {
 
 PersonalToken& Credentials::add_token(std::string token, std::string login, int64_t user_id,
                                       std::vector<std::string> scopes) {
+  record_secret("personal access token", token);
   if (PersonalToken* existing = find_token(token)) {
     existing->login = std::move(login);
     existing->user_id = user_id;
@@ -200,9 +202,11 @@ std::variant<App*, AuthFailure> Credentials::verify_app_jwt(std::string_view jwt
 InstallationToken& Credentials::mint_installation_token(
     const App& app, const Installation& installation, Clock::time_point expires_at,
     std::optional<std::vector<int64_t>> repository_ids, nlohmann::json permissions) {
-  return installation_tokens_.emplace_back(
+  InstallationToken& minted = installation_tokens_.emplace_back(
       InstallationToken{random_ghs_token(), app.id, installation.id, expires_at,
                         std::move(repository_ids), std::move(permissions)});
+  record_secret("installation token", minted.token);
+  return minted;
 }
 
 void Credentials::clear() {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sim/common/secret_ledger.h"
 #include "sim/common/sim_server.h"
 #include "sim/github/api.h"
 
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   fluxkey::sim::SimServer server("github-sim", options);
+  fluxkey::sim::open_secret_ledger(server.state_dir());
   GithubApi api([] { return fluxkey::Clock::now(); },
                 [&server](const std::string& message) { server.note(message); });
   try {

@@ -7,6 +7,7 @@
 
 #include "core/time.h"
 #include "sim/common/jwt.h"
+#include "sim/common/secret_ledger.h"
 #include "sim/common/sim_server.h"
 #include "sim/kube/api_error.h"
 
@@ -158,6 +159,7 @@ nlohmann::json ServiceAccountTokens::create(const std::string& ns, const std::st
                            {"jti", m.jti},     {"kubernetes.io", k8s},
                            {"nbf", iat},       {"sub", "system:serviceaccount:" + ns + ":" + name}};
   std::string token = jwt_sign(claims, key_.get(), kid_);
+  record_secret("ServiceAccount token", token);
   {
     std::lock_guard<std::mutex> lock(mu_);
     minted_[m.jti] = m;

@@ -2,6 +2,7 @@
 // and latency): static tokens, client certificates, the clock, seeding and
 // a read-back of minted ServiceAccount tokens (metadata only).
 #include "core/time.h"
+#include "sim/common/secret_ledger.h"
 #include "sim/kube/kube_api.h"
 #include "sim/kube/yaml_json.h"
 
@@ -40,6 +41,7 @@ void KubeApi::install_controls() {
                       string_list(body.value("groups", nlohmann::json::array())),
                       {}};
         authn_.add_token(token, user);
+        record_secret("static token", token);
         reply_json(res, 201, {{"token", token}, {"user", user.name}, {"groups", user.groups}});
       });
   server_.add_control("GET", "/_sim/tokens",
@@ -57,6 +59,7 @@ void KubeApi::install_controls() {
         CertAndKey issued =
             server_.pki().issue_client(body["user"].get<std::string>(),
                                        string_list(body.value("groups", nlohmann::json::array())));
+        record_secret("client key", issued.key_pem());
         reply_json(res, 201, {{"cert_pem", issued.cert_pem()}, {"key_pem", issued.key_pem()}});
       });
   auto clock_state = [this] {

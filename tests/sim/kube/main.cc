@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "sim/common/secret_ledger.h"
 #include "sim/common/sim_server.h"
 #include "sim/kube/flux.h"
 #include "sim/kube/kube_api.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
     }
 
     fluxkey::sim::SimServer server("kube-sim", options);
+    fluxkey::sim::open_secret_ledger(server.state_dir());
     server.request_client_certificates();
     fluxkey::sim::kube::KubeApi api(server);
 
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
         fluxkey::write_private_file(admin_token_file, admin_token + "\n");
     }
     api.authenticator().add_token(admin_token, {"admin", "", {"system:masters"}, {}});
+    fluxkey::sim::record_secret("admin token", admin_token);
 
     server.set_handler([&api](const httplib::Request& req, httplib::Response& res,
                               fluxkey::sim::SimContext& ctx) { api.handle(req, res, ctx); });

@@ -1,9 +1,14 @@
 #include "sim/kube/watch.h"
 
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -66,11 +71,35 @@ struct Stream {
   bool bookmarks = false;
   std::chrono::milliseconds bookmark_interval{1000};
 
+  // A cut (POST /_sim/watch-cuts): after this many event lines, -1 never.
+  int cut_after = -1;
+  bool cut_reset = false;
+  const SSL* ssl = nullptr;  // the connection, for a reset
+
   // Touched by the writing thread only.
+  int written = 0;                     // event lines (not bookmarks) written
   std::vector<std::string> pending;    // initial lines
   std::map<ObjectKey, bool> selected;  // what the watcher last saw, per object
   SteadyClock::time_point next_bookmark;
   uint64_t delivered_rv = 0;
+
+  bool cut_due() const { return cut_after >= 0 && written >= cut_after; }
+  // Drops the connection; the writer then returns false, so httplib sends
+  // no final chunk. A reset lingers 0 s (an RST) on the socket it replaces.
+  void cut() const {
+    if (!cut_reset || ssl == nullptr) return;
+    int fd = SSL_get_fd(ssl);
+    if (fd < 0) return;
+    linger lg{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int dummy = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (dummy < 0) {
+      ::shutdown(fd, SHUT_RDWR);
+      return;
+    }
+    ::dup2(dummy, fd);
+    ::close(dummy);
+  }
 
   bool in_scope(const ObjectKey& key) const {
     return key.group == info->group && key.resource == info->plural && (ns.empty() || key.ns == ns);
@@ -126,8 +155,69 @@ std::string visible_type(const std::string& store_type, bool was, bool now) {
   return "";
 }
 
+WatchCut parse_watch_cut(const json& spec) {
+  if (!spec.is_object()) throw std::invalid_argument("a watch cut must be a JSON object");
+  WatchCut cut;
+  auto int_field = [&](const char* key, int fallback) {
+    if (!spec.contains(key)) return fallback;
+    if (!spec[key].is_number_integer()) {
+      throw std::invalid_argument(std::string("watch cut field ") + key + " must be an integer");
+    }
+    return spec[key].get<int>();
+  };
+  if (spec.contains("path")) {
+    if (!spec["path"].is_string()) throw std::invalid_argument("watch cut path must be a string");
+    cut.path_source = spec["path"].get<std::string>();
+    try {
+      cut.path = std::regex(cut.path_source, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw std::invalid_argument("watch cut path is not a valid regex: " + std::string(e.what()));
+    }
+  }
+  cut.after_events = int_field("after_events", 1);
+  if (cut.after_events < 0) throw std::invalid_argument("watch cut after_events must be >= 0");
+  cut.times = int_field("times", 1);
+  if (cut.times == 0 || cut.times < -1) {
+    throw std::invalid_argument("watch cut times must be >= 1 or -1");
+  }
+  std::string how = spec.value("how", std::string("close"));
+  if (how != "close" && how != "reset") {
+    throw std::invalid_argument("watch cut how must be close or reset");
+  }
+  cut.reset = how == "reset";
+  return cut;
+}
+
+std::optional<WatchCut> WatchService::take_cut(const std::string& path) {
+  std::lock_guard lock(cuts_mu_);
+  for (auto it = cuts_.begin(); it != cuts_.end(); ++it) {
+    if (!std::regex_search(path, it->path)) continue;
+    WatchCut hit = *it;
+    if (it->times > 0 && --it->times == 0) cuts_.erase(it);
+    return hit;
+  }
+  return std::nullopt;
+}
+
 WatchService::WatchService(kube::KubeApi& api, WatchOptions options)
     : api_(api), options_(options) {
+  api_.server().add_control("POST", "/_sim/watch-cuts",
+                            [this](const httplib::Request& req, httplib::Response& res) {
+                              try {
+                                WatchCut cut = parse_watch_cut(parse_json_body(req));
+                                std::lock_guard lock(cuts_mu_);
+                                cuts_.push_back(std::move(cut));
+                                reply_json(res, 201, {{"cuts", cuts_.size()}});
+                              } catch (const std::exception& e) {
+                                reply_json(res, 400, {{"message", e.what()}});
+                              }
+                            });
+  api_.server().add_control("DELETE", "/_sim/watch-cuts",
+                            [this](const httplib::Request&, httplib::Response& res) {
+                              std::lock_guard lock(cuts_mu_);
+                              cuts_.clear();
+                              reply_json(res, 200, {{"cuts", 0}});
+                            });
   history_.base_rv = api_.store().resource_version();
   listener_ = api_.store().subscribe([this](const StoreEvent& e) {
     std::lock_guard lock(history_.mu);
@@ -155,6 +245,11 @@ WatchService::WatchService(kube::KubeApi& api, WatchOptions options)
     s->max_queue = options_.max_queued_events;
     s->bookmarks = truthy(param(req, "allowWatchBookmarks"));
     s->bookmark_interval = options_.bookmark_interval;
+    if (std::optional<WatchCut> cut = take_cut(req.path)) {
+      s->cut_after = cut->after_events;
+      s->cut_reset = cut->reset;
+      s->ssl = req.ssl;
+    }
 
     int timeout = options_.default_timeout_seconds;
     std::string timeout_text = param(req, "timeoutSeconds");
@@ -233,9 +328,18 @@ WatchService::WatchService(kube::KubeApi& api, WatchOptions options)
     res.set_chunked_content_provider(
         "application/json;stream=watch",
         [s](size_t, httplib::DataSink& sink) {
+          if (s->cut_due()) {
+            s->cut();
+            return false;
+          }
           if (!s->pending.empty()) {
             for (const auto& line : s->pending) {
               if (!sink.write(line.data(), line.size())) return false;
+              if (line.find("{\"type\":\"BOOKMARK\"") != 0) ++s->written;
+              if (s->cut_due()) {
+                s->cut();
+                return false;
+              }
             }
             s->pending.clear();
           }
@@ -257,7 +361,13 @@ WatchService::WatchService(kube::KubeApi& api, WatchOptions options)
           }
           for (const auto& e : batch) {
             std::string line = s->line_for(e);
-            if (!line.empty() && !sink.write(line.data(), line.size())) return false;
+            if (line.empty()) continue;
+            if (!sink.write(line.data(), line.size())) return false;
+            ++s->written;
+            if (s->cut_due()) {
+              s->cut();
+              return false;
+            }
           }
           if (progress > s->delivered_rv) s->delivered_rv = progress;
           auto now = SteadyClock::now();

@@ -15,7 +15,10 @@
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include "sim/kube/store.h"
 
@@ -44,6 +47,21 @@ std::string event_line(const std::string& type, const nlohmann::json& object);
 // it is selected after the change.
 std::string visible_type(const std::string& store_type, bool was, bool now);
 
+// A watch stream to cut off mid-way (POST /_sim/watch-cuts): after
+// `after_events` event lines, the connection is closed ("close": no final
+// chunk) or reset ("reset": an RST, which may also discard what the client
+// had not read yet), as a proxy or load balancer dropping a long request does.
+struct WatchCut {
+  std::string path_source = ".*";  // ECMAScript regex searched in the request path
+  std::regex path{".*"};
+  int after_events = 1;
+  bool reset = false;
+  int times = 1;  // -1: every matching stream
+};
+
+// Parses a POST /_sim/watch-cuts body; throws std::invalid_argument naming the field.
+WatchCut parse_watch_cut(const nlohmann::json& spec);
+
 // Installs the watch handler into kube-sim and keeps the change history.
 // Must outlive the server's request threads (declare it after the KubeApi).
 class WatchService {
@@ -60,10 +78,15 @@ class WatchService {
     uint64_t base_rv = 0;  // replay is possible from resourceVersion >= base_rv
   };
 
+  // The first cut matching `path`, with one use consumed.
+  std::optional<WatchCut> take_cut(const std::string& path);
+
   kube::KubeApi& api_;
   WatchOptions options_;
   History history_;
   uint64_t listener_ = 0;
+  std::mutex cuts_mu_;
+  std::vector<WatchCut> cuts_;
 };
 
 }  // namespace fluxkey::sim::watch

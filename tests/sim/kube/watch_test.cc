@@ -26,3 +26,22 @@ TEST_CASE("a selector turns changes into what the watcher can see") {
   CHECK(visible_type("DELETED", true, false) == "DELETED");
   CHECK(visible_type("DELETED", false, false).empty());
 }
+
+TEST_CASE("watch cuts: defaults, and each bad field named") {
+  WatchCut cut = parse_watch_cut(nlohmann::json::object());
+  CHECK(cut.after_events == 1);
+  CHECK(cut.times == 1);
+  CHECK_FALSE(cut.reset);
+  CHECK(std::regex_search("/apis/x/v1/namespaces/a/things", cut.path));
+  cut = parse_watch_cut(
+      {{"path", "/gitrepositories$"}, {"after_events", 0}, {"how", "reset"}, {"times", -1}});
+  CHECK(cut.after_events == 0);
+  CHECK(cut.reset);
+  CHECK(cut.times == -1);
+  CHECK_FALSE(std::regex_search("/apis/x/v1/namespaces/a/kustomizations", cut.path));
+  CHECK_THROWS_WITH(parse_watch_cut({{"after_events", -1}}), doctest::Contains("after_events"));
+  CHECK_THROWS_WITH(parse_watch_cut({{"times", 0}}), doctest::Contains("times"));
+  CHECK_THROWS_WITH(parse_watch_cut({{"how", "drop"}}), doctest::Contains("how"));
+  CHECK_THROWS_WITH(parse_watch_cut({{"path", "("}}), doctest::Contains("path"));
+  CHECK_THROWS_WITH(parse_watch_cut({{"after_events", "1"}}), doctest::Contains("integer"));
+}
