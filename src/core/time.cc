@@ -16,8 +16,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   while (i < text.size()) {
     size_t start = i;
     bool seen_dot = false;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
-                               (text[i] == '.' && !seen_dot))) {
+    while (i < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[i])) || (text[i] == '.' && !seen_dot))) {
       if (text[i] == '.') seen_dot = true;
       ++i;
     }
@@ -136,6 +136,10 @@ std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
   }
   if (i != s.size()) return std::nullopt;
   std::time_t tt = timegm(&tm) - offset;
+  // Clock counts nanoseconds in 64 bits (1677-09-21 to 2262-04-11): only
+  // the years 1678 to 2261, in UTC, so that what format_rfc3339 writes of
+  // such a time reads back, and nothing overflows.
+  if (tt < -9'214'560'000 || tt >= 9'214'646'400) return std::nullopt;
   return Clock::time_point(std::chrono::seconds(tt)) +
          std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanos));
 }

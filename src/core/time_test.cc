@@ -46,3 +46,15 @@ TEST_CASE("RFC 3339 round trip, with and without fraction") {
   CHECK_FALSE(parse_rfc3339("2026-13-28T17:43:22Z"));
   CHECK_FALSE(parse_rfc3339("2026-11-28T17:43:22"));
 }
+
+TEST_CASE("RFC 3339 times the clock cannot hold are refused, not overflowed (fuzz)") {
+  CHECK_FALSE(fluxkey::parse_rfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(fluxkey::parse_rfc3339("0000-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(fluxkey::parse_rfc3339("2262-04-12T00:00:00Z").has_value());
+  CHECK_FALSE(fluxkey::parse_rfc3339("2261-12-31T23:59:59-00:01").has_value());
+  auto last = fluxkey::parse_rfc3339("2262-01-01T01:59:59.999999999+02:00");
+  REQUIRE(last.has_value());
+  CHECK(fluxkey::parse_rfc3339(fluxkey::format_rfc3339(*last, true)) == last);
+  CHECK(fluxkey::parse_rfc3339("1678-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(fluxkey::parse_rfc3339("1678-01-01T00:00:00+00:01").has_value());
+}

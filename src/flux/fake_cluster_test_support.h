@@ -82,8 +82,11 @@ struct FakeCluster {
         status["observedGeneration"] = generation;
         status["lastAppliedRevision"] = "main@sha1:" + std::to_string(rv);
         status["artifact"] = {{"revision", "main@sha1:" + std::to_string(rv)}};
-        status["conditions"] = {condition("Ready", "True", "ReconciliationSucceeded",
-                                          "Applied revision: main@sha1:" + std::to_string(rv))};
+        // Json::array: a braced list of one json is a copy of it for clang
+        // and an array for g++ (nlohmann/json's documented pitfall).
+        status["conditions"] =
+            Json::array({condition("Ready", "True", "ReconciliationSucceeded",
+                                   "Applied revision: main@sha1:" + std::to_string(rv))});
         break;
       case Answer::kFail:
         status["conditions"] = {

@@ -14,7 +14,10 @@ json condition(const std::string& type, const std::string& status, const std::st
   return {{"type", type}, {"status", status}, {"reason", reason}, {"message", message}};
 }
 
-json object(int generation, int observed, const std::string& handled, json conditions) {
+// A vector, not a json: a braced list of one json would be a copy of that
+// json for clang and an array for g++.
+json object(int generation, int observed, const std::string& handled,
+            const std::vector<json>& conditions) {
   json o = {{"metadata", {{"name", "apps"}, {"generation", generation}}},
             {"status", {{"observedGeneration", observed}, {"conditions", conditions}}}};
   if (!handled.empty()) o["status"]["lastHandledReconcileAt"] = handled;
@@ -88,7 +91,7 @@ TEST_CASE("no status at all is pending, not an error") {
 }
 
 TEST_CASE("conditions with fields of the wrong type are read as empty, not thrown (fuzz)") {
-  json o = object(3, 3, kAt, json::array());
+  json o = object(3, 3, kAt, {});
   o["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}, {"message", 5}},
                                {{"type", "Stalled"}, {"status", "True"}, {"reason", nullptr}}};
   Readiness r = readiness(o, kAt);

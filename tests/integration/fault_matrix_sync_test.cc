@@ -295,8 +295,9 @@ TEST_CASE("fault matrix sync: connection reset") {
     auto run = rig.run("sync", {"--github-repo", "acme/app"});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.err.find("error:") == std::string::npos);
-    for (const auto& [method, path] : {std::pair{"GET", kAppKey}, std::pair{"PUT", kAppPut}}) {
-      CAPTURE(method);
+    for (const auto& step : {std::pair{"GET", kAppKey}, std::pair{"PUT", kAppPut}}) {
+      const auto& [method, path] = step;
+      CAPTURE(step.first);  // clang 14 cannot capture a structured binding
       auto tries = attempts(rig.github, method, path);
       REQUIRE(tries.size() == 2);
       CHECK(tries[0]["fault"] == "reset");
@@ -374,9 +375,10 @@ TEST_CASE("fault matrix sync: 500, 502 and 503 once") {
     auto run = rig.run("sync", kThreeTargets);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.err.find("error:") == std::string::npos);
-    for (const auto& [method, path] : {std::pair{"GET", kAppKey}, std::pair{"PUT", "^/orgs/acme/"},
-                                       std::pair{"PUT", "/environments/prod/"}}) {
-      CAPTURE(path);
+    for (const auto& step : {std::pair{"GET", kAppKey}, std::pair{"PUT", "^/orgs/acme/"},
+                             std::pair{"PUT", "/environments/prod/"}}) {
+      const auto& [method, path] = step;
+      CAPTURE(step.second);  // clang 14 cannot capture a structured binding
       auto tries = attempts(rig.github, method, path);
       REQUIRE(tries.size() == 2);
       CHECK(tries[0]["status"].get<int>() / 100 == 5);

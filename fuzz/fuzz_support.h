@@ -1,0 +1,338 @@
+// What the fuzz targets share: the invariant every failure must keep (a
+// fluxkey Error with a one-line message, nothing else escaping), a private
+// temporary folder, a scripted HTTP transport fed from the input, and the
+// check that keeps kubeconfig file references inside that folder.
+#pragma once
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include "core/error.h"
+#include "http/http.h"
+
+// Undefined behaviour stops the run like a crash (UBSan reports and goes on
+// by default), whoever starts the target. Defined here, not inline: each
+// target is one file, and the runtime looks for a definition at link time.
+extern "C" const char* __ubsan_default_options() {
+  return "halt_on_error=1:print_stacktrace=1";
+}
+
+namespace fluxkey::fuzz {
+
+// Stops the run with a message libFuzzer shows above its crash report.
+[[noreturn]] inline void fail(const std::string& what) {
+  std::fprintf(stderr, "\nfuzz invariant violated: %s\n", what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+inline void require(bool ok, const std::string& what) {
+  if (!ok) fail(what);
+}
+
+// The house rule for errors: one line, meant for a person, never empty.
+inline void check_message(const std::string& message, const char* where) {
+  require(!message.empty(), std::string(where) + ": empty error message");
+  require(message.find_first_of("\r\n") == std::string::npos,
+          std::string(where) + ": error message spans lines: " + message);
+}
+
+// Runs `body`; a fluxkey Error is an expected outcome (its message is
+// checked and returned), any other exception is a bug.
+template <typename F>
+std::string expect_errors_only(const char* where, F&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    check_message(e.what(), where);
+    return e.what();
+  } catch (const std::exception& e) {
+    fail(std::string(where) + ": " + typeid(e).name() + " escaped: " + e.what());
+  } catch (...) {
+    fail(std::string(where) + ": a non-std exception escaped");
+  }
+  return "";
+}
+
+// A private folder for the whole run, removed at exit: in /dev/shm when
+// there is one, since some targets write a file for every input.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm/fluxkey-fuzz-XXXXXX"
+                                                       : "/tmp/fluxkey-fuzz-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  std::string write(const std::string& name, std::string_view content) const {
+    std::string full = path_ + "/" + name;
+    std::ofstream out(full, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out) fail("cannot write " + full);
+    return full;
+  }
+
+ private:
+  std::string path_;
+};
+
+// The first line of `data` (the operation a target performs) and the rest.
+inline std::pair<std::string, std::string_view> split_first_line(std::string_view data) {
+  size_t nl = data.find('\n');
+  if (nl == std::string_view::npos) return {std::string(data), {}};
+  return {std::string(data.substr(0, nl)), data.substr(nl + 1)};
+}
+
+// Replies to send, in order, as the input spells them:
+//
+//   -- 200                      a reply: status line,
+//   etag: "abc"                 header lines up to the first empty line,
+//                               then the body up to the next "\n-- " line
+//   {"key_id": "1", ...}
+//   -- reset                    no reply: the connection fails (any word)
+//
+// A request after the last reply fails permanently, so nothing waits.
+class ScriptedTransport : public http::Transport {
+ public:
+  struct Reply {
+    bool network_error = false;
+    http::Response response;
+    size_t chunk = 0;  // x-fuzz-chunk: streaming bodies arrive in pieces this big
+  };
+
+  explicit ScriptedTransport(std::string_view script) {
+    const std::string_view marker = "-- ";
+    size_t pos = script.rfind(marker, 0) == 0 ? 0 : script.find("\n-- ");
+    while (pos != std::string_view::npos) {
+      if (script[pos] == '\n') ++pos;
+      size_t next = script.find("\n-- ", pos + marker.size());
+      std::string_view chunk = script.substr(
+          pos + marker.size(), next == std::string_view::npos ? next : next - pos - 3);
+      replies_.push_back(parse_reply(chunk));
+      pos = next;
+    }
+  }
+
+  http::Response send(const http::Request& request) override {
+    requests_.push_back(request.method + " " + request.url);
+    if (next_ >= replies_.size()) {
+      throw http::NetworkError("cannot connect to 127.0.0.1:1: the script has no more replies",
+                               http::NetworkError::Kind::kConnect, false, true);
+    }
+    const Reply& reply = replies_[next_++];
+    if (reply.network_error) {
+      throw http::NetworkError("connection reset by the script",
+                               http::NetworkError::Kind::kTransfer, true);
+    }
+    http::Response response = reply.response;
+    if (request.on_body && response.status >= 200 && response.status < 300) {
+      // A stream: handed over in pieces, as libcurl would, and not kept.
+      const std::string stream = response.body + stream_tail_;
+      std::string_view body = stream;
+      size_t step = reply.chunk == 0 ? std::max<size_t>(body.size(), 1) : reply.chunk;
+      for (size_t at = 0; at < body.size(); at += step) {
+        if (!request.on_body(body.substr(at, step))) break;
+      }
+      response.body.clear();
+    }
+    return response;
+  }
+
+  const std::vector<std::string>& requests() const { return requests_; }
+
+  // Appended to every streamed body, so that a test can end a watch
+  // cleanly instead of waiting for it to be restarted.
+  void set_stream_tail(std::string tail) { stream_tail_ = std::move(tail); }
+
+ private:
+  static Reply parse_reply(std::string_view text) {
+    Reply reply;
+    size_t nl = text.find('\n');
+    std::string_view status = text.substr(0, nl);
+    std::string_view rest = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    long code = 0;
+    auto [end, ec] = std::from_chars(status.data(), status.data() + status.size(), code);
+    if (ec != std::errc() || code < 100 || code > 599) {
+      reply.network_error = true;
+      return reply;
+    }
+    reply.response.status = code;
+    // Header lines up to the first empty one; the body after it.
+    while (!rest.empty()) {
+      size_t eol = rest.find('\n');
+      std::string_view line = rest.substr(0, eol);
+      rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+      if (line.empty()) {
+        reply.response.body = std::string(rest);
+        break;
+      }
+      size_t colon = line.find(':');
+      std::string name(line.substr(0, colon));
+      std::string value;
+      if (colon != std::string_view::npos) {
+        value = std::string(line.substr(colon + 1));
+        size_t first = value.find_first_not_of(' ');
+        value = first == std::string::npos ? "" : value.substr(first);
+      }
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "x-fuzz-chunk") {
+        size_t n = 0;
+        std::from_chars(value.data(), value.data() + value.size(), n);
+        reply.chunk = n;
+      } else {
+        reply.response.headers.emplace_back(name, value);
+      }
+    }
+    return reply;
+  }
+
+  std::vector<Reply> replies_;
+  size_t next_ = 0;
+  std::vector<std::string> requests_;
+  std::string stream_tail_;
+};
+
+// Whether every file a kubeconfig could name stays inside its own folder:
+// no scalar (key or value) starts with '/' or '~' or holds "..", so a path
+// resolved against the folder cannot leave it. Inputs that fail this are
+// skipped: a fuzz run reads no file outside its temporary folder. YAML that
+// does not parse names no file at all.
+inline bool only_local_file_names(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      return s.empty() || (s[0] != '/' && s[0] != '~' && s.find("..") == std::string::npos);
+    }
+    case YAML::NodeType::Sequence:
+      for (const auto& item : node) {
+        if (!only_local_file_names(item)) return false;
+      }
+      return true;
+    case YAML::NodeType::Map:
+      for (const auto& entry : node) {
+        if (!only_local_file_names(entry.first) || !only_local_file_names(entry.second)) {
+          return false;
+        }
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// The input as yaml-cpp reads it, once per input for every check below; a
+// null node when it does not parse (then it names no file and no secret).
+inline YAML::Node load_yaml(const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception&) {
+    return YAML::Node();
+  }
+}
+
+// Whether the kubeconfig names no file at all. Readers whose relative paths
+// resolve against the working directory (the action's input,
+// FLUXKEY_KUBECONFIG_DATA) get only such inputs.
+inline bool names_no_file(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      return s != "certificate-authority" && s != "tokenFile" && s != "client-certificate" &&
+             s != "client-key";
+    }
+    case YAML::NodeType::Sequence:
+      for (const auto& item : node) {
+        if (!names_no_file(item)) return false;
+      }
+      return true;
+    case YAML::NodeType::Map:
+      for (const auto& entry : node) {
+        if (!names_no_file(entry.first) || !names_no_file(entry.second)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// Keys whose values are credentials in a kubeconfig.
+inline bool is_secret_key(const std::string& key) {
+  return key == "token" || key == "client-key-data" || key == "password";
+}
+
+// The credential values of a kubeconfig long enough to recognise in a message.
+inline void collect_secrets(const YAML::Node& node, std::vector<std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (entry.first.IsScalar() && is_secret_key(entry.first.Scalar()) &&
+          entry.second.IsScalar() && entry.second.Scalar().size() >= 8) {
+        out.push_back(entry.second.Scalar());
+      } else {
+        collect_secrets(entry.second, out);
+      }
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) collect_secrets(item, out);
+  }
+}
+
+inline std::vector<std::string> secrets_of(const YAML::Node& root) {
+  std::vector<std::string> out;
+  collect_secrets(root, out);
+  return out;
+}
+
+// `secret` with its letters and digits changed (a -> b, 0 -> 1, ...).
+inline std::string altered(const std::string& secret) {
+  std::string out = secret;
+  for (char& c : out) {
+    if ((c >= 'a' && c <= 'y') || (c >= 'A' && c <= 'Y') || (c >= '0' && c <= '8')) ++c;
+  }
+  return out;
+}
+
+// Fails when `message` (what `run` said about `input`) quotes one of
+// `secrets` (the credentials in the input, or in what it decodes to). A credential
+// can also be a word the message says anyway (the fuzzer learns the
+// messages' words from this very check), so a suspect is confirmed by
+// changing its letters in the input and running again: a leak follows.
+template <typename Run>
+void check_no_secret_leak(const std::string& input, const std::vector<std::string>& secrets,
+                          const std::string& message, Run&& run) {
+  if (message.empty()) return;
+  for (const std::string& secret : secrets) {
+    if (message.find(secret) == std::string::npos) continue;
+    const std::string changed = altered(secret);
+    if (changed == secret || input.find(secret) == std::string::npos) continue;
+    std::string again = input;
+    for (size_t at = again.find(secret); at != std::string::npos;
+         at = again.find(secret, at + changed.size())) {
+      again.replace(at, secret.size(), changed);
+    }
+    if (run(again).find(changed) != std::string::npos) {
+      fail("an error message quotes a credential: " + message);
+    }
+  }
+}
+
+}  // namespace fluxkey::fuzz
