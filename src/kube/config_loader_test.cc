@@ -350,3 +350,13 @@ TEST_CASE("load_rest_config looks in kubectl's order") {
                        "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster",
                        UsageError);
 }
+
+TEST_CASE("parse_kubeconfig: names and YAML errors are quoted on one line (fuzz)") {
+  // yaml-cpp's message quotes the character after the backslash, as is.
+  std::string bad_escape = usage_error("current-context: \"a\\\x01\"\n");
+  CHECK(bad_escape.find("is not valid YAML") != std::string::npos);
+  CHECK(bad_escape.find("\\x01") != std::string::npos);
+  CHECK(bad_escape.find('\x01') == std::string::npos);
+  std::string name = usage_error("current-context: \"gone\\nnext\"\n");
+  CHECK(name.find("context \"gone\\nnext\" not found") != std::string::npos);
+}
