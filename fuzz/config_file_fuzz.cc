@@ -1,8 +1,8 @@
 // cli::apply_config_file, the --config YAML file (the CronJob mounts it from
 // a ConfigMap), for every command, then the option builders that validate
-// what it set. Settings that would make a builder read a file or the
-// environment are cleared first: a fuzz run touches nothing outside its
-// temporary folder.
+// what it set. Files the settings name (--server-ca, --github-token-file,
+// --github-app-key) are readable only inside the run's folder
+// (fuzz_support.h).
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -22,10 +22,7 @@ const fluxkey::fuzz::TempDir& folder() {
   return dir;
 }
 
-void build_options(fluxkey::cli::RawFlags flags, Command which) {
-  flags.server_ca.clear();
-  flags.github_token_file.clear();
-  flags.github_app_key.clear();
+void build_options(const fluxkey::cli::RawFlags& flags, Command which) {
   switch (which) {
     case fluxkey::cli::kKubeconfig:
       expect_errors_only("kubeconfig_options", [&] { fluxkey::cli::kubeconfig_options(flags); });
@@ -50,8 +47,9 @@ void build_options(fluxkey::cli::RawFlags flags, Command which) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // github_options takes the token from here once --github-token-file is
-  // cleared; it is never sent anywhere.
+  fluxkey::fuzz::readable_folder() = folder().path();
+  // github_options takes the token from here without --github-token-file;
+  // it is never sent anywhere.
   ::setenv("GITHUB_TOKEN", "fuzz-token", 1);
   ::unsetenv("GITHUB_APP_PRIVATE_KEY");
   ::unsetenv("FLUXKEY_PACING_TIME_SCALE");
