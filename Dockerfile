@@ -17,6 +17,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY meson.build meson_options.txt ./
+COPY pch/ pch/
 COPY src/ src/
 # ./dev's RELEASE_OPTIONS: fluxkey alone, -O2, no debug info.
 RUN meson setup build-release -Doptimization=2 -Ddebug=false -Dtests=false \

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -237,6 +238,55 @@ void record_status(int status, ProcessResult& result) {
   }
 }
 
+// The children running now, for signal_running_children. A lock-free
+// atomic is the one shared state a signal handler may read.
+std::atomic<pid_t> g_running[8];
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+// A child's entry in g_running from its spawn until it is reaped. Fatal
+// signals are held off from before the spawn until the entry is in, so none
+// lands in between and leaves the child behind.
+class RunningChild {
+ public:
+  RunningChild() {
+    sigset_t fatal;
+    sigemptyset(&fatal);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&fatal, sig);
+    ::pthread_sigmask(SIG_BLOCK, &fatal, &previous_mask_);
+  }
+  ~RunningChild() {
+    reaped();
+    unblock();
+  }
+  RunningChild(const RunningChild&) = delete;
+  RunningChild& operator=(const RunningChild&) = delete;
+
+  void started(pid_t pid) {
+    for (auto& slot : g_running) {
+      pid_t none = 0;
+      if (slot.compare_exchange_strong(none, pid)) {
+        slot_ = &slot;
+        break;
+      }
+    }
+    unblock();
+  }
+  // Once reaped, its pid may be reused: no signal may go there any more.
+  void reaped() {
+    if (slot_) slot_->store(0);
+    slot_ = nullptr;
+  }
+
+ private:
+  void unblock() {
+    if (blocked_) ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+    blocked_ = false;
+  }
+  sigset_t previous_mask_;
+  bool blocked_ = true;
+  std::atomic<pid_t>* slot_ = nullptr;
+};
+
 // Non-blocking reap; true once the child is gone.
 bool try_reap(pid_t pid, ProcessResult& result) {
   int status = 0;
@@ -271,6 +321,13 @@ void terminate(pid_t pid, ProcessResult& result) {
 }
 
 }  // namespace
+
+void signal_running_children(int sig) {
+  for (auto& slot : g_running) {
+    pid_t pid = slot.load();
+    if (pid > 0) ::kill(-pid, sig);
+  }
+}
 
 ProcessResult run_process(const ProcessSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) throw Error("run_process: no program given");
@@ -315,10 +372,12 @@ ProcessResult run_process(const ProcessSpec& spec) {
       attr.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   pid_t pid = -1;
+  RunningChild running;
   // glibc's posix_spawn reports exec failures (ENOENT, EACCES) as its result.
   int rc =
       ::posix_spawn(&pid, resolved.c_str(), actions.get(), attr.get(), argvp.data(), envp.data());
   if (rc != 0) throw Error("cannot run " + program + ": " + std::strerror(rc));
+  running.started(pid);
 
   in.read.reset();
   if (out) out->write.reset();
@@ -345,6 +404,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
   // lot before reading all its input cannot deadlock us.
   for (;;) {
     if (!exited && try_reap(pid, result)) {
+      running.reaped();
       exited = true;
       pipe_deadline = SteadyClock::now() + kPipeGrace;
       stdin_fd.reset();
@@ -356,6 +416,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
       result.timed_out = true;
       stdin_fd.reset();
       terminate(pid, result);
+      running.reaped();
       for (auto& reader : readers) {
         if (reader.fd.valid()) drain(reader);
       }

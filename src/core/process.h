@@ -33,6 +33,12 @@ struct ProcessResult {
 // naming it. A non-zero exit is reported in the result, not thrown.
 ProcessResult run_process(const ProcessSpec& spec);
 
+// Sends `sig` to the process group of every child run_process is running.
+// Children lead groups of their own (so a timeout ends what they started),
+// which a signal to fluxkey's group no longer reaches: a handler for a fatal
+// signal calls this so the children end with fluxkey. Async-signal-safe.
+void signal_running_children(int sig);
+
 // Environment variables that carry fluxkey's own secrets (GitHub tokens and
 // keys, kubeconfig data). Children get env_remove = these, so a credential
 // plugin or the flux CLI never sees them.

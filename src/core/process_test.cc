@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 
@@ -152,6 +154,28 @@ TEST_CASE("run_process does not wait for a grandchild that keeps the pipes open"
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code == 0);
   CHECK(r.out == "done\n");
+}
+
+TEST_CASE("signal_running_children reaches a running child's whole group, and only while it runs") {
+  signal_running_children(SIGTERM);  // nothing running: a no-op
+  // The shell and the sleep it starts both leave at once.
+  auto run = std::async(std::launch::async, [] { return run_process(shell("sleep 30; echo no")); });
+  auto start = SteadyClock::now();
+  // Bounded: until the child is up, the signal finds no one (or the shell
+  // before its sleep), so it is sent again.
+  while (run.wait_for(milliseconds(50)) != std::future_status::ready &&
+         SteadyClock::now() - start < milliseconds(5'000)) {
+    signal_running_children(SIGTERM);
+  }
+  REQUIRE(run.wait_for(milliseconds(0)) == std::future_status::ready);
+  auto r = run.get();
+  CHECK(r.signal == SIGTERM);
+  CHECK(r.out == "");
+  CHECK_FALSE(r.timed_out);
+  CHECK(SteadyClock::now() - start < milliseconds(5'000));
+  // Reaped children are forgotten: this must not signal anyone.
+  signal_running_children(SIGTERM);
+  CHECK(run_process(shell("echo after")).out == "after\n");
 }
 
 TEST_CASE("run_process reports death by signal") {

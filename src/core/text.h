@@ -37,4 +37,11 @@ inline std::string printable(const std::string& s) {
   return out;
 }
 
+// `s` in double quotes, written as printable() writes it: how a message
+// names a value someone gave. (Not `quoted`: unqualified, that name would
+// find std::quoted by argument-dependent lookup wherever <iomanip> is in.)
+inline std::string quote(const std::string& s) {
+  return "\"" + printable(s) + "\"";
+}
+
 }  // namespace fluxkey

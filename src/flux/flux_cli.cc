@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/secret.h"
 #include "core/text.h"
 #include "flux/credentials.h"
@@ -60,43 +61,45 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 // A SIGTERM, SIGINT or SIGHUP (a cancelled workflow run, Ctrl-C) ends
 // fluxkey without running destructors, which would leave the private
-// kubeconfig behind. While flux runs, a handler removes it first, then lets
-// the signal do what it does. The paths sit in fixed buffers, filled before
-// the handler is installed: a handler may only make async-signal-safe calls
-// (unlink, rmdir, signal, raise).
+// kubeconfig behind, and does not reach flux, which runs in a process group
+// of its own. While flux runs, a handler passes the signal on to flux and
+// removes the file, then lets the signal do what it does. The paths sit in
+// fixed buffers, filled before the handler is installed: a handler may only
+// make async-signal-safe calls (kill, unlink, rmdir, signal, raise).
 char g_signal_file[4096];
 char g_signal_dir[4096];
 constexpr int kCleanupSignals[] = {SIGTERM, SIGINT, SIGHUP};
 
-extern "C" void remove_private_kubeconfig(int sig) {
+extern "C" void end_flux_and_remove_kubeconfig(int sig) {
+  signal_running_children(sig);
   ::unlink(g_signal_file);
   ::rmdir(g_signal_dir);
   ::signal(sig, SIG_DFL);
   ::raise(sig);  // delivered once this handler returns: fluxkey dies of it
 }
 
-class RemoveOnSignal {
+class CleanupOnSignal {
  public:
-  RemoveOnSignal(const std::string& file, const std::string& dir) {
+  CleanupOnSignal(const std::string& file, const std::string& dir) {
     if (file.size() >= sizeof g_signal_file || dir.size() >= sizeof g_signal_dir) return;
     std::memcpy(g_signal_file, file.c_str(), file.size() + 1);
     std::memcpy(g_signal_dir, dir.c_str(), dir.size() + 1);
     struct sigaction action {};
-    action.sa_handler = remove_private_kubeconfig;
+    action.sa_handler = end_flux_and_remove_kubeconfig;
     sigemptyset(&action.sa_mask);
     for (size_t i = 0; i < std::size(kCleanupSignals); ++i) {
       ::sigaction(kCleanupSignals[i], &action, &previous_[i]);
     }
     installed_ = true;
   }
-  ~RemoveOnSignal() {
+  ~CleanupOnSignal() {
     if (!installed_) return;
     for (size_t i = 0; i < std::size(kCleanupSignals); ++i) {
       ::sigaction(kCleanupSignals[i], &previous_[i], nullptr);
     }
   }
-  RemoveOnSignal(const RemoveOnSignal&) = delete;
-  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+  CleanupOnSignal(const CleanupOnSignal&) = delete;
+  CleanupOnSignal& operator=(const CleanupOnSignal&) = delete;
 
  private:
   struct sigaction previous_[std::size(kCleanupSignals)]{};
@@ -235,7 +238,7 @@ ReconcileResult reconcile_with_flux_cli(const ReconcileOptions& options,
                                         const kube::RestConfig& config) {
   PrivateDir dir;
   const std::string kubeconfig = dir.path() + "/kubeconfig";
-  RemoveOnSignal remove_on_signal(kubeconfig, dir.path());
+  CleanupOnSignal cleanup_on_signal(kubeconfig, dir.path());
   ProcessSpec spec;
   spec.argv = {"flux"};
   std::vector<std::string> args = flux_cli_args(options, kubeconfig);

@@ -1,9 +1,9 @@
 #include "github/target.h"
 
 #include <cctype>
-#include <cstdio>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "github/path.h"
 
 namespace fluxkey::github {
@@ -14,25 +14,6 @@ bool ascii_letter(unsigned char c) {
 }
 bool ascii_digit(unsigned char c) {
   return c >= '0' && c <= '9';
-}
-
-// The name as the user gave it, with control bytes made visible so the
-// message stays one line.
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02X", c);
-      out += hex;
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -102,7 +83,7 @@ std::string Target::secrets_path() const {
 
 void validate_secret_name(const std::string& flag, const std::string& name) {
   auto refuse = [&](const std::string& rule) {
-    throw UsageError("invalid " + flag + " " + quoted(name) + ": " + rule);
+    throw UsageError("invalid " + flag + " " + quote(name) + ": " + rule);
   };
   if (name.empty()) refuse("a GitHub secret name must not be empty");
   for (unsigned char c : name) {

@@ -69,6 +69,6 @@ TEST_CASE("github: secret names follow GitHub's rules") {
   CHECK(usage_error("--github-secret", "").find("empty") != std::string::npos);
   // The flag is the caller's, and a control byte cannot break the line.
   msg = usage_error("github.secret", "A\nB");
-  CHECK(msg.find("invalid github.secret \"A\\x0AB\"") == 0);
+  CHECK(msg.find("invalid github.secret \"A\\nB\"") == 0);
   CHECK(msg.find('\n') == std::string::npos);
 }

@@ -15,10 +15,6 @@
 namespace fluxkey::kube {
 namespace {
 
-std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
-}
-
 bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -60,7 +56,7 @@ class Kubeconfig {
       if (scalar(entry, "name", list) != name) continue;
       YAML::Node body = entry[what];
       if (!body.IsDefined() || body.IsNull()) return YAML::Node(YAML::NodeType::Map);
-      if (!body.IsMap()) fail(what + " " + quoted(name) + " is not a mapping");
+      if (!body.IsMap()) fail(what + " " + quote(name) + " is not a mapping");
       return body;
     }
     return std::nullopt;
@@ -146,7 +142,7 @@ void require_pem(const Kubeconfig& kc, const std::string& pem, const std::string
 
 void read_cluster(const Kubeconfig& kc, const std::string& name, const YAML::Node& cluster,
                   RestConfig& config) {
-  const std::string where = "cluster " + quoted(name);
+  const std::string where = "cluster " + quote(name);
   std::string server = kc.scalar(cluster, "server", where);
   if (server.empty()) kc.fail(where + " has no server");
   if (server.rfind("http://", 0) == 0) {
@@ -154,7 +150,7 @@ void read_cluster(const Kubeconfig& kc, const std::string& name, const YAML::Nod
             ", which is plain http; fluxkey only talks to an API server over https://");
   }
   if (server.rfind("https://", 0) != 0) {
-    kc.fail(where + " has server " + quoted(server) + ", which is not an https:// URL");
+    kc.fail(where + " has server " + quote(server) + ", which is not an https:// URL");
   }
   while (server.size() > 8 && server.back() == '/') server.pop_back();
   config.server = server;
@@ -194,7 +190,7 @@ ExecConfig read_exec(const Kubeconfig& kc, const std::string& where, const YAML:
   out.api_version = kc.scalar(exec, "apiVersion", where + ": exec");
   if (out.api_version != "client.authentication.k8s.io/v1" &&
       out.api_version != "client.authentication.k8s.io/v1beta1") {
-    kc.fail(where + ": exec apiVersion " + quoted(out.api_version) +
+    kc.fail(where + ": exec apiVersion " + quote(out.api_version) +
             " is not supported; use client.authentication.k8s.io/v1 (or v1beta1)");
   }
   out.command = kc.scalar(exec, "command", where + ": exec");
@@ -227,7 +223,7 @@ ExecConfig read_exec(const Kubeconfig& kc, const std::string& where, const YAML:
             " needs a terminal (interactiveMode: Always), and fluxkey never prompts");
   }
   if (out.interactive_mode != "Never" && out.interactive_mode != "IfAvailable") {
-    kc.fail(where + ": exec interactiveMode " + quoted(out.interactive_mode) +
+    kc.fail(where + ": exec interactiveMode " + quote(out.interactive_mode) +
             " is not one of Never, IfAvailable, Always");
   }
   return out;
@@ -235,7 +231,7 @@ ExecConfig read_exec(const Kubeconfig& kc, const std::string& where, const YAML:
 
 void read_user(const Kubeconfig& kc, const std::string& name, const YAML::Node& user,
                RestConfig& config) {
-  const std::string where = "user " + quoted(name);
+  const std::string where = "user " + quote(name);
   if (user["auth-provider"].IsDefined() && !user["auth-provider"].IsNull()) {
     kc.fail(where +
             " uses an auth-provider, which kubectl and fluxkey no longer support; "
@@ -312,21 +308,21 @@ RestConfig parse_kubeconfig(const std::string& yaml, const std::string& path,
     if (context_name.empty()) kc.fail("no current-context; pass --context");
     auto ctx = kc.find("contexts", "context", context_name);
     if (!ctx) {
-      kc.fail("context " + quoted(context_name) + " not found (" + kc.names("contexts") + ")");
+      kc.fail("context " + quote(context_name) + " not found (" + kc.names("contexts") + ")");
     }
-    const std::string where = "context " + quoted(context_name);
+    const std::string where = "context " + quote(context_name);
     std::string cluster_name = kc.scalar(*ctx, "cluster", where);
     std::string user_name = kc.scalar(*ctx, "user", where);
     if (cluster_name.empty()) kc.fail(where + " names no cluster");
     if (user_name.empty()) kc.fail(where + " names no user");
     auto cluster = kc.find("clusters", "cluster", cluster_name);
     if (!cluster) {
-      kc.fail(where + " refers to cluster " + quoted(cluster_name) + ", which is not defined (" +
+      kc.fail(where + " refers to cluster " + quote(cluster_name) + ", which is not defined (" +
               kc.names("clusters") + ")");
     }
     auto user = kc.find("users", "user", user_name);
     if (!user) {
-      kc.fail(where + " refers to user " + quoted(user_name) + ", which is not defined (" +
+      kc.fail(where + " refers to user " + quote(user_name) + ", which is not defined (" +
               kc.names("users") + ")");
     }
 

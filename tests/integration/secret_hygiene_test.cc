@@ -584,7 +584,8 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(kubeconfig_path).parent_path()));
 
   // fluxkey stopped by a signal while flux runs (a cancelled workflow): no
-  // destructor runs then, the signal handler removes the folder.
+  // destructor runs then, the signal handler removes the folder and passes
+  // the signal on to flux, which runs in a process group of its own.
   std::filesystem::remove(record);
   Env sleeping = env;
   sleeping.emplace_back("FLUX_SLEEP", "30");
@@ -599,9 +600,22 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   kubeconfig_path = seen.substr(seen.find("path:") + 5);
   kubeconfig_path = kubeconfig_path.substr(0, kubeconfig_path.find('\n'));
   CHECK(std::filesystem::exists(kubeconfig_path));
+  const pid_t flux = std::atoi(seen.substr(seen.find("pid:") + 4).c_str());
+  REQUIRE(flux > 0);
   ::kill(background.pid(), SIGTERM);
   auto stopped = background.wait(10s);
-  ::kill(std::atoi(seen.substr(seen.find("pid:") + 4).c_str()), SIGKILL);  // flux's own group
   CHECK(stopped.signal == SIGTERM);
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(kubeconfig_path).parent_path()));
+  // Gone, or a zombie that nobody reaps yet (its parent, fluxkey, is gone).
+  auto flux_running = [&] {
+    std::string stat = read_text("/proc/" + std::to_string(flux) + "/stat");
+    size_t state = stat.rfind(')');
+    return state != std::string::npos && state + 2 < stat.size() && stat[state + 2] != 'Z';
+  };
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       flux_running() && std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(20ms)) {
+  }
+  CHECK_FALSE_MESSAGE(flux_running(), "flux outlived the fluxkey that started it");
+  if (flux_running()) ::kill(flux, SIGKILL);
 }
