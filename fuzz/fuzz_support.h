@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -313,12 +314,25 @@ inline std::string altered(const std::string& secret) {
 // can also be a word the message says anyway (the fuzzer learns the
 // messages' words from this very check), so a suspect is confirmed by
 // changing its letters in the input and running again: a leak follows.
+inline size_t occurrences(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
 template <typename Run>
 void check_no_secret_leak(const std::string& input, const std::string& yaml,
                           const std::string& message, Run&& run) {
   if (message.empty()) return;
-  for (const std::string& secret : secrets_of(yaml)) {
+  const std::vector<std::string> secrets = secrets_of(yaml);
+  for (const std::string& secret : secrets) {
     if (message.find(secret) == std::string::npos) continue;
+    // Inconclusive when the same text is also something else in the
+    // kubeconfig (a context named like the token): changing it changes both.
+    if (occurrences(yaml, secret) >
+        static_cast<size_t>(std::count(secrets.begin(), secrets.end(), secret))) {
+      continue;
+    }
     const std::string changed = altered(secret);
     // Inconclusive when the input holds the changed text already (the
     // fuzzer learns it from this very comparison).

@@ -143,7 +143,7 @@ ExitCode run_action(const ActionContext& context) {
     take_result(outcome, e.result());
     outcome.ready = false;
     outcome.code = e.code();
-    outcome.message = e.what();
+    outcome.message = e.message();
   } catch (const kube::ApiError& e) {
     outcome.ready = false;
     outcome.code = e.code();

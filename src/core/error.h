@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/text.h"
+
 namespace fluxkey {
 
 enum class ExitCode : int {
@@ -16,10 +18,12 @@ enum class ExitCode : int {
 };
 
 // The message is one line meant for a person: it names the thing and the fix.
+// Whatever it quotes (a path, a name, a server's words) cannot break that
+// line: control characters are written as escapes (printable()).
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message, ExitCode code = ExitCode::kFailed)
-      : std::runtime_error(message), code_(code) {}
+      : std::runtime_error(printable(message)), code_(code) {}
   ExitCode code() const { return code_; }
 
  private:

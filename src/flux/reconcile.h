@@ -52,10 +52,14 @@ struct ReconcileResult {
 class ReconcileError : public Error {
  public:
   ReconcileError(const std::string& message, ExitCode code, ReconcileResult result)
-      : Error(message, code), result_(std::move(result)) {}
+      : Error(message, code), message_(message), result_(std::move(result)) {}
   const ReconcileResult& result() const { return result_; }
+  // As Flux wrote it, line breaks and all (a kustomize build error spans
+  // lines); what() has them escaped. The action's outputs keep them.
+  const std::string& message() const { return message_; }
 
  private:
+  std::string message_;
   ReconcileResult result_;
 };
 
