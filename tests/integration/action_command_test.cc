@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -96,8 +97,7 @@ struct Runner {
   Runner() {
     auto reply = kube.request("POST", "/_sim/objects", kCluster, "application/yaml");
     REQUIRE_MESSAGE(reply.status == 201, reply.body);
-    admin_token = read_text(kube.state_dir() + "/admin.token");
-    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
+    admin_token = kube_admin_token(kube);
   }
 
   // What `fluxkey kubeconfig` prints: the kubeconfig a sync would store.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -35,8 +36,7 @@ struct Stand {
     // 200 pushes within a minute are beyond GitHub's content-creation budget
     // (80 a minute), which each run paces only for itself; not this test's subject.
     github.control("POST", "/_sim/limits", {{"writes_per_minute", 1000}});
-    admin_token = read_text(kube.state_dir() + "/admin.token");
-    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
+    admin_token = kube_admin_token(kube);
   }
 
   ProcessResult sync_force() const {

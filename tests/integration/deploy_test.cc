@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -331,7 +332,7 @@ class Cluster {
  public:
   Cluster(const Base& base, const std::vector<json>& policy)
       : kube_(binary_from_env("KUBE_SIM"), {"--cluster-info-server", kPublishedServer}) {
-    admin_ = trimmed(read_text(kube_.state_dir() + "/admin.token"));
+    admin_ = kube_admin_token(kube_);
     std::vector<json> served;
     for (const auto& o : base.objects) {
       if (o["kind"] == "Namespace" || o["kind"] == "ServiceAccount" || o["kind"] == "ConfigMap") {

@@ -27,6 +27,7 @@
 
 #include "core/base64.h"
 #include "core/time.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -37,22 +38,6 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
 namespace {
-
-const char* const kSeed = R"(
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: "ssh://git@github.com/example/fleet", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/VSOURCE
-kind: Kustomization
-metadata: {name: apps, namespace: flux-system}
-spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: flux-reconcile, namespace: fluxkey}
-)";
 
 const std::string kKsV1 =
     "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations";
@@ -70,13 +55,6 @@ constexpr long long kFirstBackoffFloorMs = 125;
 constexpr size_t kAttempts = 5;
 // Clock granularity between kube-sim's timestamps.
 constexpr long long kSlackMs = 5;
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -205,9 +183,9 @@ struct Cluster {
   explicit Cluster(std::vector<std::string> args = {}) : sim(binary_from_env("KUBE_SIM"), args) {}
 
   void setup(bool old_api = false) {
-    admin_token = read_text(sim.state_dir() + "/admin.token");
-    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
-    std::string seed = replace_all(kSeed, "VSOURCE", old_api ? "v1beta2" : "v1");
+    admin_token = kube_admin_token(sim);
+    const std::string seed = flux_source_and_kustomization(FluxVersions::of(old_api)) + "---\n" +
+                             flux_reconcile_service_account();
     auto reply = sim.request("POST", "/_sim/objects", seed, "application/yaml");
     REQUIRE_MESSAGE(reply.status == 201, reply.body);
     ci_token = sim.control("POST", "/_sim/tokens",

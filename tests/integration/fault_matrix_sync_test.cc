@@ -23,6 +23,7 @@
 
 #include "core/base64.h"
 #include "core/time.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 #include "support/sync_rig.h"
@@ -98,12 +99,6 @@ std::string edited_kubeconfig(const Rig& rig, const std::string& name, const std
   REQUIRE_MESSAGE(at != std::string::npos, "admin.kubeconfig lacks " << from);
   text.replace(at, from.size(), to);
   return rig.dir.write(name, text);
-}
-
-std::string admin_token(const Rig& rig) {
-  std::string token = read_text(rig.kube.state_dir() + "/admin.token");
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  return token;
 }
 
 // A port on 127.0.0.1 where nothing listens.
@@ -709,8 +704,8 @@ TEST_CASE("fault matrix sync: 401, a credential refused") {
     check_no_orphans(rig);
   }
   SUBCASE("kube: the kubeconfig's token is not accepted: one request, GitHub untouched") {
-    std::string kubeconfig =
-        edited_kubeconfig(rig, "expired.kubeconfig", admin_token(rig), "expired-or-wrong-token");
+    std::string kubeconfig = edited_kubeconfig(
+        rig, "expired.kubeconfig", kube_admin_token(rig.kube), "expired-or-wrong-token");
     auto run = run_fluxkey(sync_args(rig, {"--github-repo", "acme/app"}, kubeconfig), rig.env());
     CHECK(run.exit_code == 1);
     check_one_error(run, {"Unauthorized", "the credentials from kubeconfig " + kubeconfig,
@@ -772,7 +767,7 @@ subjects: [{kind: User, name: fluxkey-runner}]
 )";
     auto reply = rig.kube.request("POST", "/_sim/rbac", rbac, "application/yaml");
     REQUIRE_MESSAGE(reply.status / 100 == 2, reply.body);
-    std::string kubeconfig = edited_kubeconfig(rig, "runner.kubeconfig", admin_token(rig),
+    std::string kubeconfig = edited_kubeconfig(rig, "runner.kubeconfig", kube_admin_token(rig.kube),
                                                runner["token"].get<std::string>());
     auto run = run_fluxkey(sync_args(rig, {"--github-repo", "acme/app"}, kubeconfig), rig.env());
     CHECK(run.exit_code == 1);

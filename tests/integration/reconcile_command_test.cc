@@ -13,6 +13,7 @@
 
 #include "core/base64.h"
 #include "core/time.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -23,77 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Every kind fluxkey reconciles, in flux-system, wired as a fleet is.
-const char* const kFleet = R"(
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: "ssh://git@github.com/example/fleet", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/VKS
-kind: Kustomization
-metadata: {name: apps, namespace: flux-system}
-spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
----
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: OCIRepository
-metadata: {name: podinfo, namespace: flux-system}
-spec: {interval: 5m, url: "oci://ghcr.io/stefanprodan/charts/podinfo", ref: {tag: 6.5.4}}
----
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: Bucket
-metadata: {name: assets, namespace: flux-system}
-spec: {interval: 5m, bucketName: assets, endpoint: minio.example.com}
----
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: HelmRepository
-metadata: {name: podinfo, namespace: flux-system}
-spec: {interval: 5m, url: "https://stefanprodan.github.io/podinfo"}
----
-apiVersion: source.toolkit.fluxcd.io/VSOURCE
-kind: HelmChart
-metadata: {name: flux-system-podinfo, namespace: flux-system}
-spec: {interval: 5m, chart: podinfo, version: 6.5.4, sourceRef: {kind: HelmRepository, name: podinfo}}
----
-apiVersion: helm.toolkit.fluxcd.io/VHELM
-kind: HelmRelease
-metadata: {name: podinfo, namespace: flux-system}
-spec:
-  interval: 10m
-  chart: {spec: {chart: podinfo, version: 6.5.4, sourceRef: {kind: HelmRepository, name: podinfo}}}
----
-apiVersion: helm.toolkit.fluxcd.io/VHELM
-kind: HelmRelease
-metadata: {name: podinfo-oci, namespace: flux-system}
-spec: {interval: 10m, chartRef: {kind: OCIRepository, name: podinfo}}
----
-apiVersion: image.toolkit.fluxcd.io/VIMAGE
-kind: ImageRepository
-metadata: {name: podinfo, namespace: flux-system}
-spec: {interval: 5m, image: ghcr.io/stefanprodan/podinfo}
----
-apiVersion: image.toolkit.fluxcd.io/VIMAGE
-kind: ImageUpdateAutomation
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 30m, sourceRef: {kind: GitRepository, name: flux-system}}
----
-apiVersion: notification.toolkit.fluxcd.io/VNOTIF
-kind: Receiver
-metadata: {name: github, namespace: flux-system}
-spec: {type: github, resources: [{kind: GitRepository, name: flux-system}], secretRef: {name: webhook-token}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: flux-reconcile, namespace: fluxkey}
-)";
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 struct Fleet {
   SimProcess sim;
   std::string admin_token;
@@ -101,14 +31,9 @@ struct Fleet {
   explicit Fleet(bool old_api = false)
       : sim(binary_from_env("KUBE_SIM"),
             old_api ? std::vector<std::string>{"--flux-api", "old"} : std::vector<std::string>{}) {
-    admin_token = read_text(sim.state_dir() + "/admin.token");
-    while (!admin_token.empty() && admin_token.back() == '\n') admin_token.pop_back();
-    std::string yaml = kFleet;
-    yaml = replace_all(yaml, "VSOURCE", old_api ? "v1beta2" : "v1");
-    yaml = replace_all(yaml, "VKS", old_api ? "v1beta2" : "v1");
-    yaml = replace_all(yaml, "VHELM", old_api ? "v2beta2" : "v2");
-    yaml = replace_all(yaml, "VIMAGE", old_api ? "v1beta2" : "v1");
-    yaml = replace_all(yaml, "VNOTIF", old_api ? "v1beta2" : "v1");
+    admin_token = kube_admin_token(sim);
+    const std::string yaml =
+        flux_fleet(FluxVersions::of(old_api)) + "---\n" + flux_reconcile_service_account();
     auto reply = sim.request("POST", "/_sim/objects", yaml, "application/yaml");
     REQUIRE_MESSAGE(reply.status == 201, reply.body);
   }

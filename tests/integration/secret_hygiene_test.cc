@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/base64.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/secret_guard.h"
 #include "support/sim_process.h"
@@ -36,27 +37,6 @@ constexpr const char* kPlanted = "planted-secret-Zq8x1v0Rk2";
 
 const char* kServiceAccount = R"({"apiVersion":"v1","kind":"ServiceAccount",
   "metadata":{"name":"flux-reconcile","namespace":"fluxkey"}})";
-
-const char* kKustomization = R"(
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: "ssh://git@github.com/example/fleet", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: apps, namespace: flux-system}
-spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-)";
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-std::string admin_token(const SimProcess& kube) {
-  return trimmed(read_text(kube.state_dir() + "/admin.token"));
-}
 
 // A PEM private key made now, with its public half (openssl's CLI: the
 // stand-in needs the public key, fluxkey the private one).
@@ -263,7 +243,7 @@ TEST_CASE("kube-sim records what it issues in a 0600 ledger, never in its reques
   auto minted =
       kube.request("POST", "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token",
                    R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{}})",
-                   "application/json", {{"Authorization", "Bearer " + admin_token(kube)}});
+                   "application/json", {{"Authorization", "Bearer " + kube_admin_token(kube)}});
   REQUIRE_MESSAGE(minted.status == 201, minted.body);
   const std::string sa_token = minted.json()["status"]["token"];
   const std::string static_token =
@@ -278,7 +258,7 @@ TEST_CASE("kube-sim records what it issues in a 0600 ledger, never in its reques
   for (const std::string* secret : {&sa_token, &static_token, &client_key}) {
     CHECK(ledger.find(json(*secret).dump()) != std::string::npos);
   }
-  CHECK(ledger.find(json(admin_token(kube)).dump()) != std::string::npos);
+  CHECK(ledger.find(json(kube_admin_token(kube)).dump()) != std::string::npos);
   CHECK(ledger.find("\"kind\":\"ServiceAccount token\"") != std::string::npos);
 
   // What the guard knows without being told: every live stand-in's ledger.
@@ -343,7 +323,8 @@ TEST_CASE("sync as a GitHub App: the App key and the installation tokens leak no
 
 TEST_CASE("the running fluxkey cannot dump core and is not dumpable") {
   SimProcess kube(binary_from_env("KUBE_SIM"));
-  auto seeded = kube.request("POST", "/_sim/objects", kKustomization, "application/yaml");
+  auto seeded =
+      kube.request("POST", "/_sim/objects", flux_source_and_kustomization(), "application/yaml");
   REQUIRE_MESSAGE(seeded.status == 201, seeded.body);
   // The controller never answers: fluxkey stays in its wait.
   kube.control("POST", "/_sim/flux", {{"kind", "ks"}, {"mode", "never"}});
@@ -514,7 +495,8 @@ TEST_CASE("an exec credential plugin gets no secret of fluxkey's in its argv or 
     check_child_record(seen, GuardedRun{argv, env, &run, ""}, "the exec plugin");
   }
   SUBCASE("reconcile with FLUXKEY_KUBECONFIG_DATA: the plugin never sees that variable") {
-    auto seeded = kube.request("POST", "/_sim/objects", kKustomization, "application/yaml");
+    auto seeded =
+        kube.request("POST", "/_sim/objects", flux_source_and_kustomization(), "application/yaml");
     REQUIRE_MESSAGE(seeded.status == 201, seeded.body);
     Env with_data = env;
     with_data.emplace_back("FLUXKEY_KUBECONFIG_DATA", read_text(kubeconfig));
@@ -528,7 +510,8 @@ TEST_CASE("an exec credential plugin gets no secret of fluxkey's in its argv or 
 
 TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv or env") {
   SimProcess kube(binary_from_env("KUBE_SIM"));
-  auto seeded = kube.request("POST", "/_sim/objects", kKustomization, "application/yaml");
+  auto seeded =
+      kube.request("POST", "/_sim/objects", flux_source_and_kustomization(), "application/yaml");
   REQUIRE_MESSAGE(seeded.status == 201, seeded.body);
   TempDir dir;
   const std::string record = dir.path() + "/record";

@@ -214,4 +214,11 @@ std::string replace_line_with(const std::string& text, const std::string& prefix
   return text.substr(0, s) + source.substr(ss, se - ss) + text.substr(e);
 }
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 }  // namespace fluxkey::testing

@@ -88,4 +88,7 @@ size_t count_lines(const std::string& text);
 std::string replace_line_with(const std::string& text, const std::string& prefix,
                               const std::string& source);
 
+// `text` with every `from` replaced by `to`.
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
+
 }  // namespace fluxkey::testing
