@@ -305,6 +305,35 @@ TEST_CASE("fault matrix sync: connection reset") {
     check_truth(rig, {kApp});
     check_no_orphans(rig);
   }
+  SUBCASE("github: every reply to the PUT lost after it was served: exit 3, the next sync heals") {
+    // GitHub stored the value each time, but no reply says so: fluxkey
+    // records the target as failed (it cannot know better) and the next
+    // sync pushes it again, after which the record and GitHub agree.
+    rig.github.add_fault(
+        {{"method", "PUT"}, {"path", kAppPut}, {"action", "reset"}, {"phase", "after"}, {"times", -1}});
+    auto run = rig.run("sync", {"--github-repo", "acme/app"});
+    CHECK(run.exit_code == 3);
+    check_one_error(run, {"repository acme/app", "connection"});
+    auto tries = attempts(rig.github, "PUT", kAppPut);
+    // One more when the first went out on the key's kept-alive connection,
+    // which libcurl re-dials at once (see the cell above).
+    CHECK(tries.size() >= kGitHubAttempts);
+    CHECK(tries.size() <= kGitHubAttempts + 1);
+    check_backoff(std::vector<json>(tries.end() - kGitHubAttempts + 1, tries.end()),
+                  {kGitHubGaps.begin() + 1, kGitHubGaps.end()});
+    json record = rig.targets_annotation()["acme/app"];
+    CHECK(record.contains("error"));
+    CHECK(base64_decode(rig.github_secret("repo", "acme/app", "")["value"].get<std::string>())
+              .value_or("") == rig.stored_kubeconfig());
+    check_no_orphans(rig);
+
+    rig.github.clear_faults();
+    auto again = rig.run("sync", {"--github-repo", "acme/app"});
+    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    CHECK(attempts(rig.github, "PUT", kAppPut).size() == tries.size() + 1);
+    check_truth(rig, {kApp});
+    check_no_orphans(rig);
+  }
   SUBCASE("kube: a reset mid-body on the TokenRequest: not sent again, the token revoked") {
     rig.kube.add_fault({{"method", "POST"},
                         {"path", "/serviceaccounts/flux-reconcile/token$"},
