@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "core/text.h"
 
 namespace fluxkey::cli {
 namespace {
@@ -161,18 +160,17 @@ void apply_config_file(const std::string& path, RawFlags& flags, Command which) 
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     // yaml-cpp's message may quote the offending character: a line break.
-    throw UsageError("config file " + path + " is not valid YAML: " + printable(e.msg) + " (line " +
+    throw UsageError("config file " + path + " is not valid YAML: " + e.msg + " (line " +
                      std::to_string(e.mark.line + 1) + ")");
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw UsageError("config file " + path + ": want a map of settings");
   for (const auto& item : root) {
-    // A key that is not a scalar (`? [a, b]`) names no flag; one that is
-    // is quoted escaped, so that a message stays on one line.
+    // A key that is not a scalar (`? [a, b]`) names no flag.
     if (!item.first.IsScalar()) {
       throw UsageError("config file " + path + ": keys are flag names, e.g. token-ttl");
     }
-    const std::string key = printable(item.first.Scalar());
+    const std::string& key = item.first.Scalar();
     const FlagSpec* spec = nullptr;
     for (const auto& s : kFlags) {
       if (key == s.name && config_settable(s)) spec = &s;

@@ -37,7 +37,7 @@ commands::EndpointOptions endpoint_options(const RawFlags& flags) {
   if (!flags.server_ca.empty()) {
     out.ca_pem = read_file(expand_home(flags.server_ca), "--server-ca");
     if (crypto::count_pem_certificates(out.ca_pem) == 0) {
-      throw UsageError("--server-ca " + printable(flags.server_ca) +
+      throw UsageError("--server-ca " + flags.server_ca +
                        " holds no PEM certificate; pass the API server's CA (ca.crt)");
     }
   }
@@ -59,7 +59,7 @@ NamespacedName k8s_secret(const RawFlags& flags) {
   NamespacedName out = parse_namespaced_name("--k8s-secret", flags.k8s_secret);
   // The name is a label value on the generation Secrets.
   if (out.name.size() > 63) {
-    throw UsageError("invalid --k8s-secret \"" + printable(flags.k8s_secret) +
+    throw UsageError("invalid --k8s-secret \"" + flags.k8s_secret +
                      "\": the name may have at most 63 characters (fluxkey labels its generation "
                      "Secrets with it)");
   }
@@ -102,7 +102,7 @@ std::string read_secret_file(const std::string& flag, const std::string& path) {
   std::string raw = read_file(expand_home(path), flag);
   std::string text = trim(raw);
   wipe(raw);  // the caller keeps the trimmed copy in a SecretString
-  if (text.empty()) throw UsageError(flag + " " + printable(path) + " is empty");
+  if (text.empty()) throw UsageError(flag + " " + path + " is empty");
   return text;
 }
 
@@ -146,8 +146,8 @@ commands::SyncOptions sync_options(const RawFlags& flags) {
   if (!flags.refresh_before.empty()) {
     out.refresh_before = to_seconds(parse_duration_flag("--refresh-before", flags.refresh_before));
     if (out.refresh_before >= out.token_ttl) {
-      throw UsageError("--refresh-before " + printable(flags.refresh_before) +
-                       " is not shorter than --token-ttl " + printable(flags.token_ttl) +
+      throw UsageError("--refresh-before " + flags.refresh_before +
+                       " is not shorter than --token-ttl " + flags.token_ttl +
                        ": every sync would mint a new token; pass a shorter one");
     }
   }
@@ -189,7 +189,7 @@ github::ClientOptions github_options(const RawFlags& flags) {
   char* end = nullptr;
   long writes = std::strtol(per_minute.c_str(), &end, 10);
   if (per_minute.empty() || *end != '\0' || writes < 1 || writes > 100000) {
-    throw UsageError("invalid --github-max-writes-per-minute \"" + printable(per_minute) +
+    throw UsageError("invalid --github-max-writes-per-minute \"" + per_minute +
                      "\": want a whole number of requests, e.g. 80");
   }
   out.pacing.writes_per_minute = static_cast<int>(writes);
@@ -201,7 +201,7 @@ github::ClientOptions github_options(const RawFlags& flags) {
   if (std::string scale = env_or_empty("FLUXKEY_PACING_TIME_SCALE"); !scale.empty()) {
     double f = std::strtod(scale.c_str(), &end);
     if (*end != '\0' || !(f > 0 && f <= 1)) {
-      throw UsageError("invalid FLUXKEY_PACING_TIME_SCALE \"" + printable(scale) +
+      throw UsageError("invalid FLUXKEY_PACING_TIME_SCALE \"" + scale +
                        "\": want a factor in (0, 1]");
     }
     out.pacing.time_scale = f;
@@ -219,7 +219,7 @@ github::ClientOptions github_options(const RawFlags& flags) {
       creds.app_private_key_pem = env_or_empty("GITHUB_APP_PRIVATE_KEY");
     }
     if (creds.app_private_key_pem.empty()) {
-      throw UsageError("--github-app-id " + printable(flags.github_app_id) +
+      throw UsageError("--github-app-id " + flags.github_app_id +
                        " needs the App's private key: pass --github-app-key FILE or set "
                        "GITHUB_APP_PRIVATE_KEY");
     }
@@ -227,7 +227,7 @@ github::ClientOptions github_options(const RawFlags& flags) {
       const std::string& id = flags.github_app_installation_id;
       long long n = std::strtoll(id.c_str(), &end, 10);
       if (*end != '\0' || n < 1) {
-        throw UsageError("invalid --github-app-installation-id \"" + printable(id) +
+        throw UsageError("invalid --github-app-installation-id \"" + id +
                          "\": want the installation's number");
       }
       creds.installation_id = n;
@@ -273,14 +273,14 @@ commands::ReconcileCommandOptions reconcile_options(const RawFlags& flags) {
   flux::ReconcileOptions& r = out.reconcile;
   const flux::KindInfo* kind = flux::find_kind(flags.kind);
   if (kind == nullptr) {
-    throw UsageError("invalid --kind \"" + printable(flags.kind) + "\": want one of " +
+    throw UsageError("invalid --kind \"" + flags.kind + "\": want one of " +
                      flux::known_kinds());
   }
   r.kind = kind->singular;
   for (const auto& [flag, value] : {std::pair<std::string, std::string>{"--name", flags.name},
                                     {"--namespace", flags.namespace_}}) {
     if (value.empty() || value.find('/') != std::string::npos) {
-      throw UsageError("invalid " + flag + " \"" + printable(value) +
+      throw UsageError("invalid " + flag + " \"" + value +
                        "\": want a Kubernetes object name");
     }
   }

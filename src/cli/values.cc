@@ -3,7 +3,6 @@
 #include <cctype>
 
 #include "core/error.h"
-#include "core/text.h"
 #include "core/time.h"
 
 namespace fluxkey::cli {
@@ -98,7 +97,7 @@ bool is_https_url(const std::string& s) {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& want) {
   // The value and its parts are quoted as typed, control characters escaped.
-  throw UsageError(printable("invalid " + flag + " \"" + value + "\": " + want));
+  throw UsageError("invalid " + flag + " \"" + value + "\": " + want);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/time.h"
 
 namespace fluxkey {
@@ -34,15 +35,17 @@ std::string Logger::render(LogLevel level, std::string_view message,
     // Replace invalid UTF-8 rather than throw: a log line must never abort a run.
     return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
+  // One record, one line: what a message quotes (a Lease holder, a Flux
+  // condition) cannot start a line that looks like fluxkey's own.
   std::string line;
   if (level == LogLevel::kWarn) line += "warning: ";
   if (level == LogLevel::kError) line += "error: ";
-  line += message;
+  line += printable(std::string(message));
   for (const auto& [key, value] : fields) {
     line += ' ';
-    line += key;
+    line += printable(key);
     line += '=';
-    line += value;
+    line += printable(value);
   }
   return line;
 }

@@ -28,7 +28,7 @@ class Kubeconfig {
       root_ = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
       // yaml-cpp's message may quote the offending character: a line break.
-      throw UsageError("kubeconfig " + path_ + " is not valid YAML: " + printable(e.what()));
+      throw UsageError("kubeconfig " + path_ + " is not valid YAML: " + e.what());
     }
     if (!root_.IsMap() && !root_.IsNull()) {
       throw UsageError("kubeconfig " + path_ +
@@ -41,7 +41,7 @@ class Kubeconfig {
 
   // Names quoted in `problem` come from the file: escaped, to stay on one line.
   [[noreturn]] void fail(const std::string& problem) const {
-    throw UsageError("kubeconfig " + path_ + ": " + printable(problem));
+    throw UsageError("kubeconfig " + path_ + ": " + problem);
   }
 
   const std::string& path() const { return path_; }
