@@ -273,15 +273,13 @@ commands::ReconcileCommandOptions reconcile_options(const RawFlags& flags) {
   flux::ReconcileOptions& r = out.reconcile;
   const flux::KindInfo* kind = flux::find_kind(flags.kind);
   if (kind == nullptr) {
-    throw UsageError("invalid --kind \"" + flags.kind + "\": want one of " +
-                     flux::known_kinds());
+    throw UsageError("invalid --kind \"" + flags.kind + "\": want one of " + flux::known_kinds());
   }
   r.kind = kind->singular;
   for (const auto& [flag, value] : {std::pair<std::string, std::string>{"--name", flags.name},
                                     {"--namespace", flags.namespace_}}) {
     if (value.empty() || value.find('/') != std::string::npos) {
-      throw UsageError("invalid " + flag + " \"" + value +
-                       "\": want a Kubernetes object name");
+      throw UsageError("invalid " + flag + " \"" + value + "\": want a Kubernetes object name");
     }
   }
   NamespacedName object =

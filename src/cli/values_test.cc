@@ -75,8 +75,9 @@ TEST_CASE("choices and URLs") {
   CHECK(parse_https_url("--server", "https://k8s.example.com:6443/") ==
         "https://k8s.example.com:6443");
   CHECK(parse_https_url("--server", "https://[fd00::1]:6443") == "https://[fd00::1]:6443");
-  for (const char* bad : {"http://k8s:6443", "k8s.example.com", "https://", "https://a b",
-                          "https://k8s:123456", "https://k8s:", "https://[]:6443", "https://k_8s"}) {
+  for (const char* bad :
+       {"http://k8s:6443", "k8s.example.com", "https://", "https://a b", "https://k8s:123456",
+        "https://k8s:", "https://[]:6443", "https://k_8s"}) {
     CAPTURE(bad);
     CHECK_FALSE(usage_error([&] { parse_https_url("--server", bad); }).empty());
   }

@@ -54,9 +54,7 @@ class TempFile {
 }  // namespace
 
 void write_private_file(const std::string& path, const std::string& content) {
-  auto fail = [&](const std::string& why) {
-    throw Error("cannot write " + path + ": " + why);
-  };
+  auto fail = [&](const std::string& why) { throw Error("cannot write " + path + ": " + why); };
   std::string tmpl = path + ".tmp-XXXXXX";
   // mkstemp creates the file 0600, before any byte is written.
   int fd = ::mkstemp(tmpl.data());

@@ -17,7 +17,8 @@ TEST_CASE("parse_duration accepts Go-style durations") {
 }
 
 TEST_CASE("parse_duration rejects what is not a duration") {
-  for (const char* bad : {"", "10", "h", "10x", "-5m", "1h30", "1 h", "1e9h", ".h", "99999999999999999999h"}) {
+  for (const char* bad :
+       {"", "10", "h", "10x", "-5m", "1h30", "1 h", "1e9h", ".h", "99999999999999999999h"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_duration(bad).has_value());
   }

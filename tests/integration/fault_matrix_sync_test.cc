@@ -309,8 +309,11 @@ TEST_CASE("fault matrix sync: connection reset") {
     // GitHub stored the value each time, but no reply says so: fluxkey
     // records the target as failed (it cannot know better) and the next
     // sync pushes it again, after which the record and GitHub agree.
-    rig.github.add_fault(
-        {{"method", "PUT"}, {"path", kAppPut}, {"action", "reset"}, {"phase", "after"}, {"times", -1}});
+    rig.github.add_fault({{"method", "PUT"},
+                          {"path", kAppPut},
+                          {"action", "reset"},
+                          {"phase", "after"},
+                          {"times", -1}});
     auto run = rig.run("sync", {"--github-repo", "acme/app"});
     CHECK(run.exit_code == 3);
     check_one_error(run, {"repository acme/app", "connection"});

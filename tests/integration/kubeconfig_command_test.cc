@@ -234,8 +234,8 @@ TEST_CASE("kubeconfig reads its settings from --config; flags win") {
 TEST_CASE("help lists every command of the contract") {
   auto run = run_fluxkey({"--help"});
   CHECK(run.exit_code == 0);
-  for (const char* command : {"sync", "rotate", "revoke", "kubeconfig", "status", "reconcile",
-                              "action", "version"}) {
+  for (const char* command :
+       {"sync", "rotate", "revoke", "kubeconfig", "status", "reconcile", "action", "version"}) {
     CAPTURE(command);
     CHECK(run.out.find(std::string("  ") + command + " ") != std::string::npos);
   }
@@ -262,16 +262,23 @@ const char* kTokenRequest = "/api/v1/namespaces/fluxkey/serviceaccounts/flux-rec
 TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") {
   Cluster cluster;
   SUBCASE("reads are retried through 503s") {
-    cluster.sim.add_fault({{"method", "GET"}, {"path", "cluster-info$"}, {"action", "status"},
-                           {"status", 503}, {"times", 2}});
+    cluster.sim.add_fault({{"method", "GET"},
+                           {"path", "cluster-info$"},
+                           {"action", "status"},
+                           {"status", 503},
+                           {"times", 2}});
     auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin()});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(count_requests(cluster.sim, "GET", kClusterInfo) == 3);
     CHECK(count_lines(run.err) == 1);  // the "minted" line; retries are not noise
   }
   SUBCASE("a TokenRequest answered 429 with Retry-After is sent again after the wait") {
-    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "status"},
-                           {"status", 429}, {"headers", {{"Retry-After", "1"}}}, {"times", 1}});
+    cluster.sim.add_fault({{"method", "POST"},
+                           {"path", "/token$"},
+                           {"action", "status"},
+                           {"status", 429},
+                           {"headers", {{"Retry-After", "1"}}},
+                           {"times", 1}});
     auto start = std::chrono::steady_clock::now();
     auto run = print_kubeconfig({"kubeconfig", "--kubeconfig", cluster.admin()});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
@@ -279,16 +286,19 @@ TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") 
     CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 2);
   }
   SUBCASE("a TokenRequest whose connection breaks is not sent twice") {
-    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "reset"},
-                           {"times", -1}});
+    cluster.sim.add_fault(
+        {{"method", "POST"}, {"path", "/token$"}, {"action", "reset"}, {"times", -1}});
     auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
     CHECK(run.exit_code == 1);
     CHECK(count_lines(run.err) == 1);
     CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 1);
   }
   SUBCASE("a 500 on the TokenRequest is reported, not retried") {
-    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "status"},
-                           {"status", 500}, {"times", -1}});
+    cluster.sim.add_fault({{"method", "POST"},
+                           {"path", "/token$"},
+                           {"action", "status"},
+                           {"status", 500},
+                           {"times", -1}});
     auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
     CHECK(run.exit_code == 1);
     CHECK(run.err.find("ServiceAccount fluxkey/flux-reconcile") != std::string::npos);
@@ -296,8 +306,8 @@ TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") 
     CHECK(count_requests(cluster.sim, "POST", kTokenRequest) == 1);
   }
   SUBCASE("a body cut short is a failure, not a kubeconfig") {
-    cluster.sim.add_fault({{"method", "POST"}, {"path", "/token$"}, {"action", "truncate"},
-                           {"times", -1}});
+    cluster.sim.add_fault(
+        {{"method", "POST"}, {"path", "/token$"}, {"action", "truncate"}, {"times", -1}});
     auto run = run_fluxkey({"kubeconfig", "--kubeconfig", cluster.admin()});
     CHECK(run.exit_code == 1);
     CHECK(run.out.empty());
