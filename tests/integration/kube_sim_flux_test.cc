@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -71,8 +72,7 @@ std::string condition_status(const json& object, const std::string& type) {
 struct Cluster {
   explicit Cluster(std::vector<std::string> args = {}, bool seed_fleet = true)
       : sim(binary_from_env("KUBE_SIM"), args) {
-    token = read_text(sim.state_dir() + "/admin.token");
-    while (!token.empty() && token.back() == '\n') token.pop_back();
+    token = kube_admin_token(sim);
     if (seed_fleet) seed(kFleet);
   }
 

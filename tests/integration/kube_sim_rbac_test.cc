@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -101,8 +102,7 @@ struct Cluster {
       : sim(binary_from_env("KUBE_SIM"),
             with_policy ? std::vector<std::string>{"--rbac", dir.write("rbac.yaml", kPolicy)}
                         : std::vector<std::string>{}) {
-    admin = read_text(sim.state_dir() + "/admin.token");
-    while (!admin.empty() && admin.back() == '\n') admin.pop_back();
+    admin = kube_admin_token(sim);
     auto seeded = sim.request("POST", "/_sim/objects", kObjects, "application/yaml");
     REQUIRE_MESSAGE(seeded.status == 201, seeded.body);
     // A token for the rotator, minted by TokenRequest as fluxkey would.

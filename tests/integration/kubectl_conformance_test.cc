@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/file.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -24,10 +25,6 @@ using std::chrono::seconds;
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-std::string admin_token(const SimProcess& sim) {
-  return trimmed(read_file(sim.state_dir() + "/admin.token", "admin token"));
 }
 
 std::string admin_kubeconfig(const SimProcess& sim) {
@@ -69,7 +66,7 @@ HttpReply api(const SimProcess& sim, const std::string& method, const std::strin
               const json& body = nullptr, const std::string& token = "",
               const std::string& content_type = "application/json") {
   std::map<std::string, std::string> headers;
-  headers["Authorization"] = "Bearer " + (token.empty() ? admin_token(sim) : token);
+  headers["Authorization"] = "Bearer " + (token.empty() ? kube_admin_token(sim) : token);
   return sim.request(method, path, body.is_null() ? "" : body.dump(),
                      body.is_null() ? "" : content_type, headers);
 }
@@ -471,7 +468,7 @@ TEST_CASE(
 
   sim.add_fault({{"path", "cluster-info$"}, {"action", "delay"}, {"delay_ms", 1500}});
   auto start = std::chrono::steady_clock::now();
-  std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + admin_token(sim)}};
+  std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + kube_admin_token(sim)}};
   auto slow = sim.request("GET", path, "", "", auth, milliseconds(500));
   CHECK(slow.status == 0);
   CHECK(std::chrono::steady_clock::now() - start < seconds(1));
@@ -513,7 +510,7 @@ TEST_CASE(
         std::vector<std::string>{"status", "status", "reset", "truncate", "delay", "reset"});
   CHECK(sim.requests(log.size() - 1).size() == 1);
   std::string file = read_file(sim.state_dir() + "/requests.jsonl", "request log");
-  CHECK(file.find(admin_token(sim)) == std::string::npos);
+  CHECK(file.find(kube_admin_token(sim)) == std::string::npos);
   CHECK(file.find("Bearer") == std::string::npos);
 }
 
