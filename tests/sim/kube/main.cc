@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
       return std::make_pair(std::string("application/json"), s.dump());
     });
 
-    // ----- extensions (fluxsim: install the Flux kinds, watch and RBAC here) -----
+    // ----- extensions: the Flux kinds, watch and RBAC -----
     fluxkey::sim::watch::WatchService watch(api);
     fluxkey::sim::rbac::RbacService rbac(api);
     fluxkey::sim::flux::FluxService flux(api, fluxkey::sim::flux::parse_api_set(flux_flags.api));
