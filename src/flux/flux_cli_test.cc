@@ -14,13 +14,13 @@
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;
+using fluxkey::kube::testing::kCa;
 using fluxkey::kube::testing::TempDir;
 using std::chrono::milliseconds;
 
 namespace {
 
 const std::string kToken = "flux-cli-unit-test-token";
-const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
 
 ReconcileOptions options(const std::string& kind, const std::string& name = "apps") {
   ReconcileOptions o;

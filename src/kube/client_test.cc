@@ -19,13 +19,13 @@ using fluxkey::kube::testing::EnvGuard;
 using fluxkey::kube::testing::FakeReply;
 using fluxkey::kube::testing::FakeState;
 using fluxkey::kube::testing::FakeTransport;
+using fluxkey::kube::testing::kCa;
 using fluxkey::kube::testing::TempDir;
 using std::chrono::milliseconds;
 
 namespace {
 
 const std::string kServer = "https://127.0.0.1:6443";
-const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
 
 RestConfig token_config(const std::string& token = "static-token") {
   RestConfig config;

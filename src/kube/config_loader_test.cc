@@ -11,11 +11,11 @@
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::EnvGuard;
+using fluxkey::kube::testing::kCa;
 using fluxkey::kube::testing::TempDir;
 
 namespace {
 
-const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
 const std::string kCert = "-----BEGIN CERTIFICATE-----\nMIIBY2VydA==\n-----END CERTIFICATE-----\n";
 const std::string kKey = "-----BEGIN PRIVATE KEY-----\nMIIBa2V5\n-----END PRIVATE KEY-----\n";
 const std::string kToken = "s3cr3t-token-value";

@@ -6,15 +6,11 @@
 #include "core/base64.h"
 #include "core/error.h"
 #include "kube/config_loader.h"
+#include "kube/test_support.h"
 
 using namespace fluxkey;
 using namespace fluxkey::kube;
-
-namespace {
-
-const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
-
-}  // namespace
+using fluxkey::kube::testing::kCa;
 
 TEST_CASE("render_kubeconfig round-trips through parse_kubeconfig") {
   KubeconfigSpec spec;

@@ -21,6 +21,9 @@
 
 namespace fluxkey::kube::testing {
 
+// A CA certificate as a kubeconfig carries it; nothing here parses it.
+inline const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
+
 // A private folder under /tmp, removed with everything in it.
 class TempDir {
  public:

@@ -81,12 +81,6 @@ std::map<std::string, std::string> parse_outputs(const std::string& text) {
   return out;
 }
 
-std::string token_of(const std::string& kubeconfig) {
-  auto at = kubeconfig.find("token: ");
-  REQUIRE(at != std::string::npos);
-  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
-}
-
 // kube-sim with a Kustomization and its GitRepository (the simulated
 // controllers answer), and a runner's step environment in a TempDir.
 struct Runner {
@@ -351,10 +345,6 @@ TEST_CASE("action: an expired token is named as such, with what renews it") {
 // ---- The files around the binary -------------------------------------------
 
 namespace {
-
-std::string source_root() {
-  return binary_from_env("FLUXKEY_SOURCE_ROOT");
-}
 
 // Dockerfile instructions, continuation lines joined, comments dropped; each
 // with the index of its stage (FROM starts one).

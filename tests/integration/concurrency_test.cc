@@ -74,12 +74,6 @@ struct Stand {
   }
 };
 
-std::string token_of(const std::string& kubeconfig) {
-  auto at = kubeconfig.find("token: ");
-  REQUIRE(at != std::string::npos);
-  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
-}
-
 }  // namespace
 
 TEST_CASE("two sync --force at once, 50 times: the Secret, GitHub and the live tokens agree") {

@@ -49,18 +49,6 @@ constexpr const char* kPublishedServer = "https://flux-api.example.test:6443";
 // Where the READMEs' overlays fetch the base from.
 constexpr const char* kRemoteBase = "https://github.com/owner/fluxkey//";
 
-std::string source_root() {
-  if (const char* env = std::getenv("FLUXKEY_SOURCE_ROOT"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  // ./dev runs the sanitized pass without meson's environment; every build
-  // dir of this project sits in the source root, the binary at its top.
-  fs::path guess = fs::weakly_canonical(binary_from_env("FLUXKEY")).parent_path().parent_path();
-  REQUIRE_MESSAGE(fs::exists(guess / "k8s" / "kustomization.yaml"),
-                  "cannot find k8s/ from $FLUXKEY; set FLUXKEY_SOURCE_ROOT");
-  return guess.string();
-}
-
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;

@@ -44,13 +44,6 @@ ProcessResult print_kubeconfig(const std::vector<std::string>& args) {
                      StdoutIsCredential{"fluxkey kubeconfig prints the kubeconfig by design"});
 }
 
-std::string token_of(const std::string& kubeconfig_yaml) {
-  auto at = kubeconfig_yaml.find("token: ");
-  REQUIRE(at != std::string::npos);
-  auto end = kubeconfig_yaml.find('\n', at);
-  return kubeconfig_yaml.substr(at + 7, end - at - 7);
-}
-
 }  // namespace
 
 TEST_CASE("kubeconfig prints a working kubeconfig for the reconcile ServiceAccount") {

@@ -185,6 +185,16 @@ std::string read_text(const std::string& path) {
   return out.str();
 }
 
+std::string token_of(const std::string& kubeconfig) {
+  auto at = kubeconfig.find("token: ");
+  REQUIRE(at != std::string::npos);
+  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
+}
+
+std::string source_root() {
+  return binary_from_env("FLUXKEY_SOURCE_ROOT");
+}
+
 size_t count_lines(const std::string& text) {
   size_t n = 0;
   for (char c : text) n += c == '\n';

@@ -83,6 +83,12 @@ class TempDir {
 std::string read_text(const std::string& path);
 size_t count_lines(const std::string& text);
 
+// The token a kubeconfig fluxkey wrote holds (its `token: ` line).
+std::string token_of(const std::string& kubeconfig);
+
+// This source tree: $FLUXKEY_SOURCE_ROOT, which meson and ./dev set.
+std::string source_root();
+
 // `text` with its first line that starts (after indentation) with `prefix`
 // replaced by the same line of `source`.
 std::string replace_line_with(const std::string& text, const std::string& prefix,

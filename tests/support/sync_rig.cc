@@ -140,12 +140,6 @@ size_t Rig::mutating_requests(const SimProcess& sim) const {
   return n;
 }
 
-std::string token_of(const std::string& kubeconfig) {
-  auto at = kubeconfig.find("token: ");
-  REQUIRE(at != std::string::npos);
-  return kubeconfig.substr(at + 7, kubeconfig.find('\n', at) - at - 7);
-}
-
 void check_no_secret(const ProcessResult& run, const std::string& token) {
   CHECK(run.out.find(token) == std::string::npos);
   CHECK(run.err.find(token) == std::string::npos);

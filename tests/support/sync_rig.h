@@ -68,7 +68,6 @@ struct Rig {
   size_t mutating_requests(const SimProcess& sim) const;
 };
 
-std::string token_of(const std::string& kubeconfig);
 // Neither the kubeconfig's token nor the GitHub token in fluxkey's output.
 void check_no_secret(const ProcessResult& run, const std::string& token);
 
