@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 
+namespace action_inputs_test {
 using namespace fluxkey;
 using namespace fluxkey::action;
 
@@ -86,3 +87,5 @@ TEST_CASE("the kubeconfig input is returned untouched") {
   CHECK(raw_kubeconfig_input(env_of({})) == "");
   CHECK(raw_kubeconfig_input(env_of({{"INPUT_KUBECONFIG", " abc\n"}})) == " abc\n");
 }
+
+}  // namespace action_inputs_test

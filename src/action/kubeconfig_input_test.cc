@@ -8,6 +8,7 @@
 #include "core/base64.h"
 #include "core/error.h"
 
+namespace action_kubeconfig_input_test {
 using namespace fluxkey;
 using namespace fluxkey::action;
 
@@ -186,3 +187,5 @@ TEST_CASE("raw input with a NUL byte is refused: it would load with its token un
   CHECK(usage_error(input).starts_with("the kubeconfig input holds a NUL byte"));
   CHECK(usage_error(input).find("abc.def.ghi") == std::string::npos);
 }
+
+}  // namespace action_kubeconfig_input_test

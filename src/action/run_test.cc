@@ -10,6 +10,7 @@
 #include "core/base64.h"
 #include "kube/test_support.h"
 
+namespace action_run_test {
 using namespace fluxkey;
 using namespace fluxkey::action;
 
@@ -348,3 +349,5 @@ TEST_CASE("format_seconds rounds to tenths") {
   CHECK(format_seconds(std::chrono::milliseconds(61'949)) == "61.9");
   CHECK(format_seconds(std::chrono::milliseconds(61'950)) == "62.0");
 }
+
+}  // namespace action_run_test

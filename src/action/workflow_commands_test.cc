@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kube/test_support.h"
 
+namespace action_workflow_commands_test {
 using namespace fluxkey;
 using namespace fluxkey::action;
 
@@ -122,3 +123,5 @@ TEST_CASE("markdown cells escape pipes, line breaks and HTML") {
   CHECK(markdown_cell("<script>&") == "&lt;script&gt;&amp;");
   CHECK(markdown_cell("main@sha1:abc") == "main@sha1:abc");
 }
+
+}  // namespace action_workflow_commands_test

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 
+namespace cli_flags_test {
 using namespace fluxkey;
 using namespace fluxkey::cli;
 
@@ -92,3 +93,5 @@ TEST_CASE("config file: odd keys are usage errors on one line (fuzz)") {
   CHECK(quoted.find('\n') == std::string::npos);
   CHECK(usage_error_of("a: \"\\\n\"\n").find('\n') == std::string::npos);
 }
+
+}  // namespace cli_flags_test

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/text.h"
 
+namespace cli_values_test {
 using namespace fluxkey;
 using namespace fluxkey::cli;
 
@@ -94,3 +95,5 @@ TEST_CASE("bad values are quoted on one line, control characters escaped (fuzz)"
   CHECK(fluxkey::printable("a\r\n\x7f") == "a\\r\\n\\x7f");
   CHECK(fluxkey::printable("caf\xc3\xa9") == "caf\xc3\xa9");
 }
+
+}  // namespace cli_values_test

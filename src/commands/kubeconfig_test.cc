@@ -8,6 +8,7 @@
 #include "core/base64.h"
 #include "core/error.h"
 
+namespace commands_kubeconfig_test {
 using namespace fluxkey;
 using namespace fluxkey::commands;
 
@@ -150,3 +151,5 @@ TEST_CASE("dry run sends no write") {
   CHECK(f.run().empty());
   for (const auto& r : f.api->seen) CHECK(r.method == "GET");
 }
+
+}  // namespace commands_kubeconfig_test

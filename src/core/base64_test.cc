@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace core_base64_test {
 using namespace fluxkey;
 
 TEST_CASE("base64 round trip with padding") {
@@ -26,3 +27,5 @@ TEST_CASE("base64url: the URL alphabet, no padding; decoding takes it with or wi
   CHECK(base64url_decode("YWI=") == "ab");
   CHECK_FALSE(base64url_decode("a$b").has_value());
 }
+
+}  // namespace core_base64_test

@@ -6,6 +6,7 @@
 
 #include "core/file.h"
 
+namespace core_error_test {
 using namespace fluxkey;
 
 TEST_CASE("an Error's message is one line whatever it quotes") {
@@ -28,3 +29,5 @@ TEST_CASE("read_file names an odd path on one line") {
           "cannot read --server-ca /nonexistent/a\\nb\\r: No such file or directory");
   }
 }
+
+}  // namespace core_error_test

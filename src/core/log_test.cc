@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+namespace core_log_test {
 using namespace fluxkey;
 
 TEST_CASE("a text log record is one line whatever it quotes") {
@@ -23,3 +24,5 @@ TEST_CASE("a JSON log record keeps the text, escaped by JSON") {
   CHECK(record["level"] == "error");
   CHECK(record["target"] == "acme/app");
 }
+
+}  // namespace core_log_test

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 
+namespace core_process_test {
 using namespace fluxkey;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
@@ -249,3 +250,5 @@ TEST_CASE("run_process works when fluxkey's own stdin and stdout are closed") {
   CHECK(r.exit_code == 0);
   CHECK(r.out == "through\n");
 }
+
+}  // namespace core_process_test

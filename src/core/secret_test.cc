@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace fluxkey {
+namespace fluxkey::core_secret_test {
 namespace {
 
 // What wipe() reported, copied while the buffer is still alive: the test
@@ -150,4 +150,4 @@ TEST_CASE("wipe zeroes a std::string that fluxkey owns") {
   CHECK(observed().size() == 1);
 }
 
-}  // namespace fluxkey
+}  // namespace fluxkey::core_secret_test

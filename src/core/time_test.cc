@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace core_time_test {
 using namespace fluxkey;
 using std::chrono::milliseconds;
 
@@ -59,3 +60,5 @@ TEST_CASE("RFC 3339 times the clock cannot hold are refused, not overflowed (fuz
   CHECK(fluxkey::parse_rfc3339("1678-01-01T00:00:00Z").has_value());
   CHECK_FALSE(fluxkey::parse_rfc3339("1678-01-01T00:00:00+00:01").has_value());
 }
+
+}  // namespace core_time_test

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace crypto_pem_test {
 using fluxkey::crypto::count_pem_certificates;
 
 namespace {
@@ -32,3 +33,5 @@ TEST_CASE("count_pem_certificates refuses what is not a certificate bundle") {
   broken[100] = '!';
   CHECK(count_pem_certificates(broken) == 0);
 }
+
+}  // namespace crypto_pem_test

@@ -10,7 +10,7 @@
 #include "core/base64.h"
 #include "core/error.h"
 
-namespace fluxkey {
+namespace fluxkey::crypto_sealed_box_test {
 namespace {
 
 struct KeyPair {
@@ -95,4 +95,4 @@ TEST_CASE("seal_for_github rejects keys that are not standard base64") {
 }
 
 }  // namespace
-}  // namespace fluxkey
+}  // namespace fluxkey::crypto_sealed_box_test

@@ -6,6 +6,7 @@
 #include "flux/fake_cluster_test_support.h"
 #include "kube/test_support.h"
 
+namespace flux_api_version_test {
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using namespace fluxkey::flux::testing;
@@ -117,3 +118,5 @@ TEST_CASE("a discovery reply that is not an object lists no resource (fuzz)") {
   ApiVersions versions(client);
   CHECK(versions.get(apps()).version == "v1beta2");
 }
+
+}  // namespace flux_api_version_test

@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "kube/test_support.h"
 
+namespace flux_credentials_test {
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;
@@ -119,3 +120,5 @@ TEST_CASE("jwt_expiry: an exp the clock cannot hold is no expiry, not an overflo
   CHECK(unauthorized_message(config, Clock::now()).find("has expired or was revoked") !=
         std::string::npos);
 }
+
+}  // namespace flux_credentials_test

@@ -11,6 +11,7 @@
 #include "kube/config_loader.h"
 #include "kube/test_support.h"
 
+namespace flux_flux_cli_test {
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;
@@ -186,3 +187,5 @@ TEST_CASE("--flux-cli: flux's failure is ours, flux missing is a configuration e
   env.set("PATH", dir.path() + "/nothing-here");
   CHECK_THROWS_AS(reconcile_with_flux_cli(options("ks"), token_config()), UsageError);
 }
+
+}  // namespace flux_flux_cli_test

@@ -4,6 +4,7 @@
 
 #include <set>
 
+namespace flux_kinds_test {
 using namespace fluxkey::flux;
 
 TEST_CASE("every kind of INTERFACE.md is in the table, by each name flux accepts") {
@@ -114,3 +115,5 @@ TEST_CASE("an OCI HelmRepository is static: no controller reconciles it") {
   CHECK_FALSE(is_static(repo, Json{{"spec", {{"type", "default"}}}}));
   CHECK_FALSE(is_static(*find_kind("ocirepository"), Json{{"spec", {{"type", "oci"}}}}));
 }
+
+}  // namespace flux_kinds_test

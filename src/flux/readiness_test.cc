@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace flux_readiness_test {
 using namespace fluxkey::flux;
 using nlohmann::json;
 
@@ -99,3 +100,5 @@ TEST_CASE("conditions with fields of the wrong type are read as empty, not throw
   CHECK(r.message.empty());
   CHECK(r.reason.empty());
 }
+
+}  // namespace flux_readiness_test

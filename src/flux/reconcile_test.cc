@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "flux/fake_cluster_test_support.h"
 
+namespace flux_reconcile_test {
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using namespace fluxkey::flux::testing;
@@ -239,3 +240,5 @@ TEST_CASE("an OCI HelmRepository is left alone, as flux does") {
   CHECK(result.ready);
   CHECK(fake.cluster->patches.empty());
 }
+
+}  // namespace flux_reconcile_test

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 
+namespace flux_source_test {
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using nlohmann::json;
@@ -101,3 +102,5 @@ TEST_CASE("kinds without a source have none") {
     CHECK_FALSE(source_of(*find_kind(kind), json{{"metadata", meta("a", "b")}}).has_value());
   }
 }
+
+}  // namespace flux_source_test

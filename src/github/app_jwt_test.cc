@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "github/app_key_test_support.h"
 
+namespace github_app_jwt_test {
 using namespace fluxkey;
 using namespace fluxkey::github;
 using fluxkey::github::testing::TestRsaKey;
@@ -125,3 +126,5 @@ TEST_CASE("github: a bad App key is a usage error naming --github-app-key, never
   CHECK(msg.find("--github-app-key") != std::string::npos);
   CHECK(msg.find("not an RSA key") != std::string::npos);
 }
+
+}  // namespace github_app_jwt_test

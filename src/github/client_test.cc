@@ -11,6 +11,7 @@
 #include "github/app_key_test_support.h"
 #include "github/test_support.h"
 
+namespace github_client_test {
 using namespace fluxkey;
 using namespace fluxkey::github;
 using fluxkey::github::testing::CapturedStderr;
@@ -641,3 +642,5 @@ TEST_CASE("github: a GraphQL reply that is not an object resolves no repository 
     CHECK(contains(e.what(), "repository acme/app"));
   }
 }
+
+}  // namespace github_client_test

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace github_errors_test {
 using namespace fluxkey;
 using namespace fluxkey::github;
 using std::chrono::seconds;
@@ -111,3 +112,5 @@ TEST_CASE("github: permissions and scopes from headers stay on one line (fuzz)")
   auto scope = needed_permission(reply(403, "{}", {{"x-accepted-oauth-scopes", "repo\r"}}), false);
   CHECK(scope == "the token needs the repo scope");
 }
+
+}  // namespace github_errors_test

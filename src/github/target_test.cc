@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "github/path.h"
 
+namespace github_target_test {
 using namespace fluxkey;
 using namespace fluxkey::github;
 
@@ -72,3 +73,5 @@ TEST_CASE("github: secret names follow GitHub's rules") {
   CHECK(msg.find("invalid github.secret \"A\\nB\"") == 0);
   CHECK(msg.find('\n') == std::string::npos);
 }
+
+}  // namespace github_target_test

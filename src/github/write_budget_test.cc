@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+namespace github_write_budget_test {
 using namespace fluxkey;
 using namespace fluxkey::github;
 using std::chrono::milliseconds;
@@ -49,3 +50,5 @@ TEST_CASE("github: write budget keeps order when the clock steps back") {
   budget.record(t0);  // counted as at t0 + 30s
   CHECK(budget.wait_before_write(t0 + seconds(30)) == seconds(60));
 }
+
+}  // namespace github_write_budget_test

@@ -11,7 +11,7 @@
 #include "http/http.h"
 #include "support/captured_log.h"
 
-namespace fluxkey::http {
+namespace fluxkey::http::http_client_test {
 namespace {
 
 using fluxkey::testing::CapturedLog;
@@ -385,4 +385,4 @@ TEST_CASE("client: a deadline cuts each attempt's timeout and stops retries that
   CHECK(over.script.sent.empty());
 }
 
-}  // namespace fluxkey::http
+}  // namespace fluxkey::http::http_client_test

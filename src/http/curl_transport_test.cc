@@ -23,7 +23,7 @@
 #include "http/http.h"
 #include "support/test_pki.h"
 
-namespace fluxkey::http {
+namespace fluxkey::http::http_curl_transport_test {
 namespace {
 
 using std::chrono::milliseconds;
@@ -616,4 +616,4 @@ TEST_CASE("curl transport: refuses header values that would split the request") 
   }
 }
 
-}  // namespace fluxkey::http
+}  // namespace fluxkey::http::http_curl_transport_test

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-namespace fluxkey::http {
+namespace fluxkey::http::http_url_test {
 
 TEST_CASE("loggable_url drops userinfo, query and fragment") {
   CHECK(loggable_url("https://api.github.com/repos/o/r?per_page=100") ==
@@ -24,4 +24,4 @@ TEST_CASE("host_port names the port, defaulting by scheme") {
   CHECK(host_port("https://[::1]:8443/x") == "[::1]:8443");
 }
 
-}  // namespace fluxkey::http
+}  // namespace fluxkey::http::http_url_test

@@ -13,6 +13,7 @@
 #include "kube/config_loader.h"
 #include "kube/test_support.h"
 
+namespace kube_client_test {
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::EnvGuard;
@@ -556,3 +557,5 @@ TEST_CASE("request_token names the ServiceAccount it did not find") {
   CHECK(message ==
         "the TokenRequest for ServiceAccount ns/sa returned no valid expirationTimestamp");
 }
+
+}  // namespace kube_client_test

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "kube/test_support.h"
 
+namespace kube_config_loader_test {
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::EnvGuard;
@@ -360,3 +361,5 @@ TEST_CASE("parse_kubeconfig: names and YAML errors are quoted on one line (fuzz)
   std::string name = usage_error("current-context: \"gone\\nnext\"\n");
   CHECK(name.find("context \"gone\\nnext\" not found") != std::string::npos);
 }
+
+}  // namespace kube_config_loader_test

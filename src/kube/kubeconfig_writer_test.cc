@@ -8,6 +8,7 @@
 #include "kube/config_loader.h"
 #include "kube/test_support.h"
 
+namespace kube_kubeconfig_writer_test {
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::kCa;
@@ -77,3 +78,5 @@ TEST_CASE("render_kubeconfig refuses an incomplete spec") {
   spec.server = "https://h";
   CHECK_THROWS_AS(render_kubeconfig(spec), Error);
 }
+
+}  // namespace kube_kubeconfig_writer_test

@@ -6,6 +6,7 @@
 
 #include "kube/test_support.h"
 
+namespace rotation_lease_test {
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 using fluxkey::kube::Json;
@@ -242,3 +243,5 @@ TEST_CASE("parse_lease: fields of another type read as empty, not thrown (fuzz)"
         "9");
   CHECK(parse_lease(Json::parse("[1]")).holder.empty());
 }
+
+}  // namespace rotation_lease_test

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+namespace rotation_plan_test {
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 using std::chrono::hours;
@@ -117,3 +118,5 @@ TEST_CASE("rotation plan: pruning keeps the newest and the one before, or only t
   CHECK(names(generations_to_prune(gens, 5, true)) == std::vector<long>{2, 3, 4});
   CHECK(generations_to_prune(alive({5}), 5, true).empty());
 }
+
+}  // namespace rotation_plan_test

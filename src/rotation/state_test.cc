@@ -4,6 +4,7 @@
 
 #include "kube/test_support.h"
 
+namespace rotation_state_test {
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 
@@ -59,3 +60,5 @@ TEST_CASE("rotation state: fields of another type in a reply read as empty, not 
   fake->push(201, R"({"metadata": null})");
   CHECK_THROWS_AS(store.create_generation(2), Error);
 }
+
+}  // namespace rotation_state_test

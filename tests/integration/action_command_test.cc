@@ -22,6 +22,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace action_command_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -624,3 +625,5 @@ TEST_CASE("the image's runtime packages are exactly what fluxkey's libraries nee
     if (package != "ca-certificates") CHECK_MESSAGE(used.count(package) == 1, package);
   }
 }
+
+}  // namespace action_command_test

@@ -12,6 +12,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace concurrency_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -112,3 +113,5 @@ TEST_CASE("two sync --force at once, 50 times: the Secret, GitHub and the live t
   CHECK(waited > 0);
   MESSAGE("runs that waited for the other: " << waited << " of 100");
 }
+
+}  // namespace concurrency_test

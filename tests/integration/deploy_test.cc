@@ -27,6 +27,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace deploy_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -1142,3 +1143,5 @@ spec: {interval: 10m, path: ./infra, prune: true, sourceRef: {kind: GitRepositor
     CHECK(get("tenant-b", "apps") == 403);
   }
 }
+
+}  // namespace deploy_test

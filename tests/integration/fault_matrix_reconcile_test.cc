@@ -31,6 +31,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace fault_matrix_reconcile_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -1193,3 +1194,5 @@ TEST_CASE("reconcile fault, action: 401, the API server's clock past the token's
   CHECK(run.outputs.at("revision").empty());
   CHECK(f.cluster.requests("GET", kApps).size() == 1);
 }
+
+}  // namespace fault_matrix_reconcile_test

@@ -28,6 +28,7 @@
 #include "support/sim_process.h"
 #include "support/sync_rig.h"
 
+namespace fault_matrix_sync_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -998,3 +999,5 @@ TEST_CASE("fault matrix sync: the API server goes away between the Secret write 
     check_no_orphans(rig);
   }
 }
+
+}  // namespace fault_matrix_sync_test

@@ -8,7 +8,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
-namespace fluxkey::testing {
+namespace fluxkey::testing::gh_conformance_test {
 namespace {
 
 using Json = nlohmann::json;
@@ -185,4 +185,4 @@ TEST_CASE("the request log holds neither the token nor secret values") {
 }
 
 }  // namespace
-}  // namespace fluxkey::testing
+}  // namespace fluxkey::testing::gh_conformance_test

@@ -15,6 +15,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace kube_sim_flux_test {
 using namespace fluxkey::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -595,3 +596,5 @@ TEST_CASE("kubectl get --raw streams a watch until timeoutSeconds") {
   }
   CHECK_MESSAGE(saw, watch.out);
 }
+
+}  // namespace kube_sim_flux_test

@@ -11,6 +11,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace kube_sim_rbac_test {
 using namespace fluxkey::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -348,3 +349,5 @@ TEST_CASE("a bad --rbac file stops kube-sim with a usage error") {
   CHECK_THROWS_AS(SimProcess(binary_from_env("KUBE_SIM"), {"--rbac", file}, 5s),
                   std::runtime_error);
 }
+
+}  // namespace kube_sim_rbac_test

@@ -10,6 +10,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace kubeconfig_command_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -307,3 +308,5 @@ TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") 
     CHECK(count_lines(run.err) == 1);
   }
 }
+
+}  // namespace kubeconfig_command_test

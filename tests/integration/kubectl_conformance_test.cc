@@ -15,7 +15,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
-namespace fluxkey::testing {
+namespace fluxkey::testing::kubectl_conformance_test {
 namespace {
 
 using nlohmann::json;
@@ -514,4 +514,4 @@ TEST_CASE(
   CHECK(file.find("Bearer") == std::string::npos);
 }
 
-}  // namespace fluxkey::testing
+}  // namespace fluxkey::testing::kubectl_conformance_test

@@ -17,6 +17,7 @@
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
+namespace reconcile_command_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -531,3 +532,5 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
   CHECK(failed.exit_code == 4);
   CHECK(failed.err.find("context deadline exceeded") != std::string::npos);
 }
+
+}  // namespace reconcile_command_test

@@ -12,7 +12,7 @@
 #include "crypto/sealed_box.h"
 #include "support/sim_process.h"
 
-namespace fluxkey::testing {
+namespace fluxkey::testing::sealed_box_interop_test {
 namespace {
 
 using Json = nlohmann::json;
@@ -88,4 +88,4 @@ TEST_CASE("C libsodium opens boxes sealed by libsodium-wrappers") {
 }
 
 }  // namespace
-}  // namespace fluxkey::testing
+}  // namespace fluxkey::testing::sealed_box_interop_test

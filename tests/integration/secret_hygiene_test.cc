@@ -23,6 +23,7 @@
 #include "support/secret_guard.h"
 #include "support/sim_process.h"
 
+namespace secret_hygiene_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -602,3 +603,5 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   CHECK_FALSE_MESSAGE(flux_running(), "flux outlived the fluxkey that started it");
   if (flux_running()) ::kill(flux, SIGKILL);
 }
+
+}  // namespace secret_hygiene_test

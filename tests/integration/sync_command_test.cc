@@ -14,6 +14,7 @@
 #include "support/sim_process.h"
 #include "support/sync_rig.h"
 
+namespace sync_command_test {
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;
@@ -446,3 +447,5 @@ TEST_CASE("sync: a token without the organization permission is named with the s
   CHECK(rig.targets_annotation()["org:acme"]["error"].get<std::string>().find("admin:org") !=
         std::string::npos);
 }
+
+}  // namespace sync_command_test
