@@ -6,7 +6,7 @@
 #include "sim/common/jwt.h"
 #include "sim/common/pki.h"
 
-namespace fluxkey::sim {
+namespace fluxkey::sim::common_sim_common_test {
 
 TEST_CASE("JWT ES256 and RS256: sign, verify, refuse tampering and the wrong key") {
   PkeyPtr ec = generate_ec_key();
@@ -112,4 +112,4 @@ TEST_CASE("faults: a reset mid-body is a phase of reset only") {
   CHECK_THROWS_AS(parse_fault({{"action", "reset"}, {"phase", "during"}}), std::invalid_argument);
 }
 
-}  // namespace fluxkey::sim
+}  // namespace fluxkey::sim::common_sim_common_test

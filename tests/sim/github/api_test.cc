@@ -8,7 +8,7 @@
 #include "sim/common/jwt.h"
 #include "sim/github/test_keys.h"
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_api_test {
 namespace {
 
 using Json = nlohmann::json;
@@ -517,4 +517,4 @@ TEST_CASE("setup validates everything before changing anything") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_api_test

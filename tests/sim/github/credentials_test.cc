@@ -5,7 +5,7 @@
 #include "sim/common/jwt.h"
 #include "sim/github/test_keys.h"
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_credentials_test {
 namespace {
 
 int64_t epoch(Clock::time_point t) {
@@ -108,4 +108,4 @@ TEST_CASE("personal token scopes follow GitHub's hierarchy") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_credentials_test

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_graphql_test {
 namespace {
 
 TEST_CASE("parses the query gh sends to map repository names to ids") {
@@ -57,4 +57,4 @@ TEST_CASE("syntax errors and unsupported operations are reported") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_graphql_test

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_rate_limiter_test {
 namespace {
 
 struct FakeClock {
@@ -91,4 +91,4 @@ TEST_CASE("reset forgets every count") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_rate_limiter_test

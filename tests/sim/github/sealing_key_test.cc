@@ -5,7 +5,7 @@
 #include "core/base64.h"
 #include "crypto/sealed_box.h"
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_sealing_key_test {
 namespace {
 
 TEST_CASE("SealingKey opens what seal_for_github sealed for it") {
@@ -50,4 +50,4 @@ TEST_CASE("is_strict_base64 follows GitHub's encrypted_value pattern") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_sealing_key_test

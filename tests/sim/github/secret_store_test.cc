@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-namespace fluxkey::sim::github {
+namespace fluxkey::sim::github::github_secret_store_test {
 namespace {
 
 TEST_CASE("secret names follow GitHub's rules") {
@@ -62,4 +62,4 @@ TEST_CASE("scopes keep their secrets apart; list is sorted; remove works") {
 }
 
 }  // namespace
-}  // namespace fluxkey::sim::github
+}  // namespace fluxkey::sim::github::github_secret_store_test

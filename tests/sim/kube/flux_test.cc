@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+namespace kube_flux_test {
 using namespace fluxkey::sim::flux;
 using nlohmann::json;
 
@@ -551,3 +552,5 @@ TEST_CASE("behaviour lookup: the most specific rule wins") {
   c.clear_behaviours();
   CHECK(c.behaviour_for("helmreleases", "a", "x").mode == Mode::kSucceed);
 }
+
+}  // namespace kube_flux_test

@@ -4,7 +4,7 @@
 
 #include "sim/kube/api_error.h"
 
-namespace fluxkey::sim::kube {
+namespace fluxkey::sim::kube::kube_managed_fields_test {
 namespace {
 
 using nlohmann::json;
@@ -94,4 +94,4 @@ TEST_CASE("FieldsV1 round trip") {
         ".metadata.labels.app.kubernetes.io/name");
 }
 
-}  // namespace fluxkey::sim::kube
+}  // namespace fluxkey::sim::kube::kube_managed_fields_test

@@ -6,7 +6,7 @@
 
 #include "core/base64.h"
 
-namespace fluxkey::sim::kube {
+namespace fluxkey::sim::kube::kube_protobuf_test {
 namespace {
 
 // A tiny encoder, the mirror of the decoder under test.
@@ -84,4 +84,4 @@ TEST_CASE("protobuf: no expirationSeconds stays absent; unknown kinds and bad by
   CHECK_THROWS(decode_protobuf_object(truncated));
 }
 
-}  // namespace fluxkey::sim::kube
+}  // namespace fluxkey::sim::kube::kube_protobuf_test

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+namespace kube_rbac_test {
 using namespace fluxkey::sim::rbac;
 
 namespace {
@@ -471,3 +472,5 @@ TEST_CASE("the Authorizer allows everything until a policy is set") {
   authz.disable();
   CHECK(authz.authorize(a).allowed);
 }
+
+}  // namespace kube_rbac_test

@@ -4,7 +4,7 @@
 
 #include "sim/kube/api_error.h"
 
-namespace fluxkey::sim::kube {
+namespace fluxkey::sim::kube::kube_selectors_test {
 
 TEST_CASE("label selectors: equality, inequality, sets, existence") {
   nlohmann::json obj = {{"metadata", {{"name", "x"}, {"labels", {{"app", "a"}, {"tier", "web"}}}}}};
@@ -36,4 +36,4 @@ TEST_CASE("field selectors: known fields only") {
   }
 }
 
-}  // namespace fluxkey::sim::kube
+}  // namespace fluxkey::sim::kube::kube_selectors_test

@@ -4,7 +4,7 @@
 
 #include "sim/kube/request_info.h"
 
-namespace fluxkey::sim::kube {
+namespace fluxkey::sim::kube::kube_validation_test {
 
 TEST_CASE("base64 errors point where Go's decoder stops") {
   CHECK_FALSE(base64_error_offset("dg==").has_value());
@@ -56,4 +56,4 @@ TEST_CASE("request paths split as the API server splits them") {
   CHECK_FALSE(parse_request_info("GET", "/version", "").is_resource);
 }
 
-}  // namespace fluxkey::sim::kube
+}  // namespace fluxkey::sim::kube::kube_validation_test

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+namespace kube_watch_test {
 using namespace fluxkey::sim::watch;
 
 TEST_CASE("watch event lines: type first, one JSON object a line") {
@@ -45,3 +46,5 @@ TEST_CASE("watch cuts: defaults, and each bad field named") {
   CHECK_THROWS_WITH(parse_watch_cut({{"path", "("}}), doctest::Contains("path"));
   CHECK_THROWS_WITH(parse_watch_cut({{"after_events", "1"}}), doctest::Contains("integer"));
 }
+
+}  // namespace kube_watch_test
