@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 namespace action_inputs_test {
+
 using namespace fluxkey;
 using namespace fluxkey::action;
 

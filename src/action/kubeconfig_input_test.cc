@@ -9,6 +9,7 @@
 #include "core/error.h"
 
 namespace action_kubeconfig_input_test {
+
 using namespace fluxkey;
 using namespace fluxkey::action;
 

@@ -11,6 +11,7 @@
 #include "kube/test_support.h"
 
 namespace action_run_test {
+
 using namespace fluxkey;
 using namespace fluxkey::action;
 

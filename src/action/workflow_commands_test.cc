@@ -10,6 +10,7 @@
 #include "kube/test_support.h"
 
 namespace action_workflow_commands_test {
+
 using namespace fluxkey;
 using namespace fluxkey::action;
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 
 namespace cli_flags_test {
+
 using namespace fluxkey;
 using namespace fluxkey::cli;
 

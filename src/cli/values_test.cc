@@ -6,6 +6,7 @@
 #include "core/text.h"
 
 namespace cli_values_test {
+
 using namespace fluxkey;
 using namespace fluxkey::cli;
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 
 namespace commands_kubeconfig_test {
+
 using namespace fluxkey;
 using namespace fluxkey::commands;
 

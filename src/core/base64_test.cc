@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace core_base64_test {
+
 using namespace fluxkey;
 
 TEST_CASE("base64 round trip with padding") {

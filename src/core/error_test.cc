@@ -7,6 +7,7 @@
 #include "core/file.h"
 
 namespace core_error_test {
+
 using namespace fluxkey;
 
 TEST_CASE("an Error's message is one line whatever it quotes") {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 namespace core_log_test {
+
 using namespace fluxkey;
 
 TEST_CASE("a text log record is one line whatever it quotes") {

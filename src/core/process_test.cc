@@ -14,6 +14,7 @@
 #include "core/error.h"
 
 namespace core_process_test {
+
 using namespace fluxkey;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace core_time_test {
+
 using namespace fluxkey;
 using std::chrono::milliseconds;
 

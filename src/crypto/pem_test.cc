@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace crypto_pem_test {
+
 using fluxkey::crypto::count_pem_certificates;
 
 namespace {

@@ -7,6 +7,7 @@
 #include "kube/test_support.h"
 
 namespace flux_api_version_test {
+
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using namespace fluxkey::flux::testing;

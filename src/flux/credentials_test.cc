@@ -10,6 +10,7 @@
 #include "kube/test_support.h"
 
 namespace flux_credentials_test {
+
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;

@@ -12,6 +12,7 @@
 #include "kube/test_support.h"
 
 namespace flux_flux_cli_test {
+
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;

@@ -5,6 +5,7 @@
 #include <set>
 
 namespace flux_kinds_test {
+
 using namespace fluxkey::flux;
 
 TEST_CASE("every kind of INTERFACE.md is in the table, by each name flux accepts") {

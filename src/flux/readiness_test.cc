@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace flux_readiness_test {
+
 using namespace fluxkey::flux;
 using nlohmann::json;
 

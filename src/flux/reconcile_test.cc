@@ -6,6 +6,7 @@
 #include "flux/fake_cluster_test_support.h"
 
 namespace flux_reconcile_test {
+
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using namespace fluxkey::flux::testing;

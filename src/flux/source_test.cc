@@ -5,6 +5,7 @@
 #include "core/error.h"
 
 namespace flux_source_test {
+
 using namespace fluxkey;
 using namespace fluxkey::flux;
 using nlohmann::json;

@@ -14,6 +14,7 @@
 #include "github/app_key_test_support.h"
 
 namespace github_app_jwt_test {
+
 using namespace fluxkey;
 using namespace fluxkey::github;
 using fluxkey::github::testing::TestRsaKey;

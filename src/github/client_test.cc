@@ -12,6 +12,7 @@
 #include "github/test_support.h"
 
 namespace github_client_test {
+
 using namespace fluxkey;
 using namespace fluxkey::github;
 using fluxkey::github::testing::CapturedStderr;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace github_errors_test {
+
 using namespace fluxkey;
 using namespace fluxkey::github;
 using std::chrono::seconds;

@@ -8,6 +8,7 @@
 #include "github/path.h"
 
 namespace github_target_test {
+
 using namespace fluxkey;
 using namespace fluxkey::github;
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 namespace github_write_budget_test {
+
 using namespace fluxkey;
 using namespace fluxkey::github;
 using std::chrono::milliseconds;

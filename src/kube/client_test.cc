@@ -14,6 +14,7 @@
 #include "kube/test_support.h"
 
 namespace kube_client_test {
+
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::EnvGuard;

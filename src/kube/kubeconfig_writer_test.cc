@@ -9,6 +9,7 @@
 #include "kube/test_support.h"
 
 namespace kube_kubeconfig_writer_test {
+
 using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::kCa;

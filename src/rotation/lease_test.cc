@@ -7,6 +7,7 @@
 #include "kube/test_support.h"
 
 namespace rotation_lease_test {
+
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 using fluxkey::kube::Json;

@@ -5,6 +5,7 @@
 #include <functional>
 
 namespace rotation_plan_test {
+
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 using std::chrono::hours;

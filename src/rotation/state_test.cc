@@ -5,6 +5,7 @@
 #include "kube/test_support.h"
 
 namespace rotation_state_test {
+
 using namespace fluxkey;
 using namespace fluxkey::rotation;
 

@@ -23,6 +23,7 @@
 #include "support/sim_process.h"
 
 namespace action_command_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

@@ -13,6 +13,7 @@
 #include "support/sim_process.h"
 
 namespace concurrency_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

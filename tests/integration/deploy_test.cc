@@ -28,6 +28,7 @@
 #include "support/sim_process.h"
 
 namespace deploy_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

@@ -32,6 +32,7 @@
 #include "support/sim_process.h"
 
 namespace fault_matrix_reconcile_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

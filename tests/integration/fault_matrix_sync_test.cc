@@ -29,6 +29,7 @@
 #include "support/sync_rig.h"
 
 namespace fault_matrix_sync_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

@@ -16,6 +16,7 @@
 #include "support/sim_process.h"
 
 namespace kube_sim_flux_test {
+
 using namespace fluxkey::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;

@@ -11,6 +11,7 @@
 #include "support/sim_process.h"
 
 namespace kubeconfig_command_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

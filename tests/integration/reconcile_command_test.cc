@@ -18,6 +18,7 @@
 #include "support/sim_process.h"
 
 namespace reconcile_command_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

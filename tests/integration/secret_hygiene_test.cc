@@ -24,6 +24,7 @@
 #include "support/sim_process.h"
 
 namespace secret_hygiene_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

@@ -10,6 +10,7 @@
 #include "support/fluxkey_run.h"
 
 namespace source_layout_test {
+
 using namespace fluxkey::testing;
 namespace fs = std::filesystem;
 

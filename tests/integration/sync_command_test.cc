@@ -15,6 +15,7 @@
 #include "support/sync_rig.h"
 
 namespace sync_command_test {
+
 using namespace fluxkey;
 using namespace fluxkey::testing;
 using nlohmann::json;

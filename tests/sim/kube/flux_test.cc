@@ -11,6 +11,7 @@
 #include <thread>
 
 namespace kube_flux_test {
+
 using namespace fluxkey::sim::flux;
 using nlohmann::json;
 

@@ -6,6 +6,7 @@
 #include <string>
 
 namespace kube_rbac_test {
+
 using namespace fluxkey::sim::rbac;
 
 namespace {

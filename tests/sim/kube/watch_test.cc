@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 namespace kube_watch_test {
+
 using namespace fluxkey::sim::watch;
 
 TEST_CASE("watch event lines: type first, one JSON object a line") {
