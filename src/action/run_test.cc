@@ -80,7 +80,7 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 struct Rig {
-  kube::testing::TempDir dir;
+  fluxkey::testing::TempDir dir;
   std::map<std::string, std::string> vars;
   std::FILE* out = std::tmpfile();
   int calls = 0;

@@ -99,7 +99,7 @@ TEST_CASE("outputs use the heredoc syntax with a delimiter absent from the value
 }
 
 TEST_CASE("append_to_file appends, and names the variable when it cannot") {
-  kube::testing::TempDir dir;
+  fluxkey::testing::TempDir dir;
   std::string path = dir.write("output", "before=1\n");
   append_to_file("GITHUB_OUTPUT", path, "after<<X\n2\nX\n");
   std::FILE* f = std::fopen(path.c_str(), "r");

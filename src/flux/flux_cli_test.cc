@@ -17,7 +17,7 @@ using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;
 using fluxkey::kube::testing::kCa;
-using fluxkey::kube::testing::TempDir;
+using fluxkey::testing::TempDir;
 using std::chrono::milliseconds;
 
 namespace {

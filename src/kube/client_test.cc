@@ -22,7 +22,7 @@ using fluxkey::kube::testing::FakeReply;
 using fluxkey::kube::testing::FakeState;
 using fluxkey::kube::testing::FakeTransport;
 using fluxkey::kube::testing::kCa;
-using fluxkey::kube::testing::TempDir;
+using fluxkey::testing::TempDir;
 using std::chrono::milliseconds;
 
 namespace {

@@ -14,7 +14,7 @@ using namespace fluxkey;
 using namespace fluxkey::kube;
 using fluxkey::kube::testing::EnvGuard;
 using fluxkey::kube::testing::kCa;
-using fluxkey::kube::testing::TempDir;
+using fluxkey::testing::TempDir;
 
 namespace {
 

@@ -1,5 +1,5 @@
-// Helpers for the kube unit tests only: temporary folders, environment
-// variables restored on exit, and a scripted http::Transport.
+// Helpers for the kube unit tests only: environment variables restored on
+// exit, and a scripted http::Transport (temporary folders: support/temp_dir.h).
 #pragma once
 
 #include <sys/stat.h>
@@ -18,44 +18,12 @@
 #include <vector>
 
 #include "http/http.h"
+#include "support/temp_dir.h"
 
 namespace fluxkey::kube::testing {
 
 // A CA certificate as a kubeconfig carries it; nothing here parses it.
 inline const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
-
-// A private folder under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/fluxkey-kube-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
-  // Writes `content` to path()/name and returns the full path.
-  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const {
-    std::string full = path_ + "/" + name;
-    std::filesystem::create_directories(std::filesystem::path(full).parent_path());
-    {
-      std::ofstream out(full, std::ios::binary | std::ios::trunc);
-      out << content;
-    }
-    ::chmod(full.c_str(), mode);
-    return full;
-  }
-
- private:
-  std::string path_;
-};
 
 // Sets (or, with nullopt, unsets) environment variables and restores the
 // previous values when it goes out of scope.

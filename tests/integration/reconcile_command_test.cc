@@ -469,7 +469,6 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
   TempDir dir;
   std::string record = dir.path() + "/record";
   std::string bin = dir.path() + "/bin";
-  REQUIRE(std::system(("mkdir -p " + bin).c_str()) == 0);
   // A stand-in flux: records its argv, env, and the kubeconfig's mode while
   // it runs, and checks the kubeconfig works by reading through it.
   dir.write(
@@ -494,8 +493,8 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
           record +
           "\n"
           "echo '► annotating Kustomization apps in flux-system namespace' >&2\n"
-          "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n");
-  REQUIRE(std::system(("chmod 755 " + bin + "/flux").c_str()) == 0);
+          "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n",
+      0755);
   PathGuard path(bin + ":/usr/local/bin:/usr/bin:/bin");
 
   std::string kubeconfig = fleet.kubeconfig_for(fleet.admin_token);
@@ -527,7 +526,8 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
   // flux failing is ours failing, its last words kept.
   dir.write("bin/flux",
             "#!/bin/sh\necho '✗ timeout waiting for: context deadline exceeded' >&2\n"
-            "exit 1\n");
+            "exit 1\n",
+            0755);
   auto failed = run_fluxkey({"reconcile", "--flux-cli"},
                             {{"FLUXKEY_KUBECONFIG_DATA", base64_encode(kubeconfig)}}, 30s);
   CHECK(failed.exit_code == 4);

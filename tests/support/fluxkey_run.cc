@@ -155,29 +155,6 @@ ProcessResult BackgroundFluxkey::wait(std::chrono::milliseconds timeout) {
   return result;
 }
 
-TempDir::TempDir() {
-  std::string tmpl = "/tmp/fluxkey-test-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& content) const {
-  std::string full = path_ + "/" + name;
-  std::ofstream(full) << content;
-  return full;
-}
-
-size_t TempDir::entries() const {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(path_)) ++n;
-  return n;
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::ostringstream out;

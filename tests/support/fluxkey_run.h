@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/process.h"
+#include "support/temp_dir.h"
 
 namespace fluxkey::testing {
 
@@ -62,22 +63,6 @@ class BackgroundFluxkey {
   Env env_;
   std::string out_path_, err_path_;
   pid_t pid_ = -1;
-};
-
-// A private temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  // Writes `content` to path()/name and returns the full path.
-  std::string write(const std::string& name, const std::string& content) const;
-  size_t entries() const;
-
- private:
-  std::string path_;
 };
 
 std::string read_text(const std::string& path);
