@@ -17,8 +17,8 @@ namespace {
 using fluxkey::cli::Command;
 using fluxkey::fuzz::expect_errors_only;
 
-const fluxkey::fuzz::TempDir& folder() {
-  static const fluxkey::fuzz::TempDir dir;
+const fluxkey::testing::TempDir& folder() {
+  static const fluxkey::testing::TempDir dir(fluxkey::fuzz::private_folder_parent());
   return dir;
 }
 
@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path =
-      folder().write("config.yaml", std::string_view(reinterpret_cast<const char*>(data), size));
+      folder().write("config.yaml", std::string(reinterpret_cast<const char*>(data), size));
   // One command per input (so the file is read once), or all of them at
   // once: every key then applies, and every builder runs.
   constexpr Command kCommands[] = {fluxkey::cli::kKubeconfig, fluxkey::cli::kSync,

@@ -12,8 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -22,6 +20,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "http/http.h"
+#include "support/temp_dir.h"
 
 // Undefined behaviour stops the run like a crash (UBSan reports and goes on
 // by default), whoever starts the target. Defined here, not inline: each
@@ -112,34 +111,9 @@ std::string expect_errors_only(const char* where, F&& body) {
 
 // A private folder for the whole run, removed at exit: in /dev/shm when
 // there is one, since some targets write a file for every input.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm/fluxkey-fuzz-XXXXXX"
-                                                       : "/tmp/fluxkey-fuzz-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
-  std::string write(const std::string& name, std::string_view content) const {
-    std::string full = path_ + "/" + name;
-    std::ofstream out(full, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) fail("cannot write " + full);
-    return full;
-  }
-
- private:
-  std::string path_;
-};
+inline std::string private_folder_parent() {
+  return ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
 
 // The first line of `data` (the operation a target performs) and the rest.
 inline std::pair<std::string, std::string_view> split_first_line(std::string_view data) {

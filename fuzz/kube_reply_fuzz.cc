@@ -29,8 +29,8 @@ using fluxkey::kube::Json;
 constexpr const char* kToken = "fuzz-kube-bearer-token";
 constexpr const char* kEnd = "FUZZ-END";
 
-const fluxkey::fuzz::TempDir& folder() {
-  static const fluxkey::fuzz::TempDir dir;
+const fluxkey::testing::TempDir& folder() {
+  static const fluxkey::testing::TempDir dir(fluxkey::fuzz::private_folder_parent());
   return dir;
 }
 

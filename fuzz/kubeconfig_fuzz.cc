@@ -14,8 +14,8 @@ namespace {
 
 using fluxkey::fuzz::require;
 
-const fluxkey::fuzz::TempDir& folder() {
-  static const fluxkey::fuzz::TempDir dir;
+const fluxkey::testing::TempDir& folder() {
+  static const fluxkey::testing::TempDir dir(fluxkey::fuzz::private_folder_parent());
   return dir;
 }
 

@@ -14,9 +14,9 @@ namespace fluxkey::testing {
 
 class TempDir {
  public:
-  // mkdtemp makes it 0700: only this user can enter it.
-  TempDir() {
-    std::string tmpl = "/tmp/fluxkey-test-XXXXXX";
+  // In `parent`; mkdtemp makes it 0700: only this user can enter it.
+  explicit TempDir(const std::string& parent = "/tmp") {
+    std::string tmpl = parent + "/fluxkey-test-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -37,6 +37,7 @@ class TempDir {
     {
       std::ofstream out(full, std::ios::binary | std::ios::trunc);
       out << content;
+      if (!out) throw std::runtime_error("cannot write " + full);
     }
     ::chmod(full.c_str(), mode);
     return full;
