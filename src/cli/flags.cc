@@ -23,7 +23,8 @@ struct FlagSpec {
   const char* help;
 };
 
-// Order is the order of --help.
+// Order is the order of --help. A name may have a row per command where it
+// means something different there.
 constexpr unsigned kMinting = kKubeconfig | kSync | kRotate;
 constexpr unsigned kPushing = kSync | kRotate;
 constexpr unsigned kStored = kSync | kRotate | kRevoke | kStatus;
@@ -78,9 +79,8 @@ const FlagSpec kFlags[] = {
      "N", "write budget toward GitHub (the hourly budget scales with it)"},
     {"output", &RawFlags::output, kKubeconfig, nullptr, "FILE",
      "write the kubeconfig to FILE (mode 0600) instead of stdout"},
-    {"force", &RawFlags::force, kSync | kReconcile, nullptr, nullptr,
-     "sync: renew even while the stored token is fresh; reconcile: force a one-off Helm install "
-     "or upgrade (helmrelease only)"},
+    {"force", &RawFlags::force, kSync, nullptr, nullptr,
+     "renew even while the stored token is fresh"},
     {"revoke-previous", &RawFlags::revoke_previous, kRotate, nullptr, nullptr,
      "revoke every earlier token once the new one is stored"},
     {"all", &RawFlags::all, kRevoke, nullptr, nullptr,
@@ -102,6 +102,8 @@ const FlagSpec kFlags[] = {
      "namespace of the object"},
     {"with-source", &RawFlags::with_source, kReconcile, nullptr, nullptr,
      "reconcile the object's source first, as flux does"},
+    {"force", &RawFlags::force, kReconcile, nullptr, nullptr,
+     "force a one-off Helm install or upgrade (helmrelease only)"},
     {"reset", &RawFlags::reset, kReconcile, nullptr, nullptr,
      "reset the HelmRelease's failure counts (helmrelease only)"},
     {"timeout", &RawFlags::timeout, kReconcile, nullptr, "DURATION",
@@ -171,9 +173,11 @@ void apply_config_file(const std::string& path, RawFlags& flags, Command which) 
       throw UsageError("config file " + path + ": keys are flag names, e.g. token-ttl");
     }
     const std::string& key = item.first.Scalar();
+    // The row of this command, else any row: the key is known but not this command's.
     const FlagSpec* spec = nullptr;
     for (const auto& s : kFlags) {
-      if (key == s.name && config_settable(s)) spec = &s;
+      if (key != s.name || !config_settable(s)) continue;
+      if (spec == nullptr || (s.commands & which) != 0) spec = &s;
     }
     if (spec == nullptr) {
       throw UsageError("config file " + path + ": unknown key \"" + key +

@@ -1,12 +1,11 @@
 #include "cli/flags.h"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 
 #include "core/error.h"
+#include "support/temp_dir.h"
 
 namespace cli_flags_test {
 
@@ -17,17 +16,9 @@ namespace {
 
 // A config file in a private temporary folder, removed afterwards.
 struct ConfigFile {
-  explicit ConfigFile(const std::string& text) {
-    char tmpl[] = "/tmp/fluxkey-flags-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    path = dir + "/config.yaml";
-    std::ofstream(path) << text;
-  }
-  ~ConfigFile() {
-    ::unlink(path.c_str());
-    ::rmdir(dir.c_str());
-  }
-  std::string dir, path;
+  explicit ConfigFile(const std::string& text) : path(dir.write("config.yaml", text)) {}
+  fluxkey::testing::TempDir dir;
+  std::string path;
 };
 
 std::string usage_error_of(const std::string& text) {
@@ -65,6 +56,26 @@ TEST_CASE("config file keys are the flag names; flags override them") {
   app.parse(reversed);
   CHECK(flags.token_ttl == "2h");
   CHECK(flags.service_account == "ops/reconciler");
+}
+
+TEST_CASE("a flag with a meaning per command has a row per command, in help and config") {
+  for (Command which : {kSync, kReconcile}) {
+    RawFlags flags;
+    CLI::App app;
+    register_flags(app, flags, which);
+    std::string help = app.help();
+    CAPTURE(help);
+    CHECK((help.find("stored token is fresh") != std::string::npos) == (which == kSync));
+    CHECK((help.find("Helm install") != std::string::npos) == (which == kReconcile));
+
+    ConfigFile file("force: true\n");
+    apply_config_file(file.path, flags, which);
+    CHECK(flags.force);
+  }
+  RawFlags status;
+  ConfigFile file("force: true\n");
+  apply_config_file(file.path, status, kStatus);  // known key, not status's: left alone
+  CHECK_FALSE(status.force);
 }
 
 TEST_CASE("config file errors name the file and the key") {

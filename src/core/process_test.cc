@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "support/temp_dir.h"
 
 namespace core_process_test {
 
@@ -75,17 +76,11 @@ TEST_CASE("run_process names the program it cannot start") {
   absolute.argv = {"/nonexistent/plugin"};
   CHECK(error_of(absolute) == "cannot run /nonexistent/plugin: No such file or directory");
 
-  char dir[] = "/tmp/fluxkey-process-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  std::string file = std::string(dir) + "/not-executable";
-  int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  REQUIRE(fd >= 0);
-  ::close(fd);
+  fluxkey::testing::TempDir dir;
+  std::string file = dir.write("not-executable", "", 0644);
   ProcessSpec denied;
   denied.argv = {file};
   CHECK(error_of(denied) == "cannot run " + file + ": Permission denied");
-  ::unlink(file.c_str());
-  ::rmdir(dir);
 
   CHECK_THROWS_AS(run_process(ProcessSpec{}), Error);
 }
