@@ -95,6 +95,12 @@ bool looks_like_yaml_text(const std::string& text) {
   return text.find(':') != std::string::npos && text.find('\0') == std::string::npos;
 }
 
+// The text a raw input loads as, given the input trimmed. secrets_in_input
+// must parse this very text, not the trimmed input: yaml-cpp reads some broken
+// files one way with the final newline and refuses them without it (an
+// unclosed quote), and then the token that loads would go unmasked.
+std::string raw_kubeconfig(const std::string& trimmed) { return trimmed + "\n"; }
+
 }  // namespace
 
 std::vector<std::string> secrets_in_input(const std::string& input) {
@@ -109,7 +115,7 @@ std::vector<std::string> secrets_in_input(const std::string& input) {
     for (const auto& line : lines_of(value)) add(out, line);
   }
   if (looks_like_yaml_text(value)) {
-    secrets_in_yaml(value, out);
+    secrets_in_yaml(raw_kubeconfig(value), out);
   } else if (auto decoded = base64_decode(value); decoded && looks_like_yaml_text(*decoded)) {
     secrets_in_yaml(*decoded, out);
   }
@@ -131,7 +137,7 @@ DecodedInput decode_input(const std::string& input) {
       throw UsageError("the kubeconfig input holds a NUL byte, so it is not a kubeconfig; " +
                        std::string(kFix));
     }
-    return {value + "\n", false};
+    return {raw_kubeconfig(value), false};
   }
   std::optional<std::string> decoded = base64_decode(value);
   if (!decoded) {
