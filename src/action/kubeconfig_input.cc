@@ -99,7 +99,9 @@ bool looks_like_yaml_text(const std::string& text) {
 // must parse this very text, not the trimmed input: yaml-cpp reads some broken
 // files one way with the final newline and refuses them without it (an
 // unclosed quote), and then the token that loads would go unmasked.
-std::string raw_kubeconfig(const std::string& trimmed) { return trimmed + "\n"; }
+std::string raw_kubeconfig(const std::string& trimmed) {
+  return trimmed + "\n";
+}
 
 }  // namespace
 

@@ -189,7 +189,8 @@ TEST_CASE("raw input with a NUL byte is refused: it would load with its token un
   CHECK(usage_error(input).find("abc.def.ghi") == std::string::npos);
 }
 
-TEST_CASE("the token that loads is masked, even from a file only its final newline makes valid (fuzz)") {
+TEST_CASE(
+    "the token that loads is masked, even from a file only its final newline makes valid (fuzz)") {
   // A tag glued to an unclosed quote: yaml-cpp refuses it at the end of the
   // text and reads `def` after a line break. The action trims the input and
   // gives it its final newline, so the token loads as `def`.

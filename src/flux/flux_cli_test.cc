@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "kube/config_loader.h"
 #include "kube/test_support.h"
+#include "support/flux_stand_in.h"
 
 namespace flux_flux_cli_test {
 
@@ -17,6 +18,8 @@ using namespace fluxkey;
 using namespace fluxkey::flux;
 using fluxkey::kube::testing::EnvGuard;
 using fluxkey::kube::testing::kCa;
+using fluxkey::testing::recorded_kubeconfig_path;
+using fluxkey::testing::recording_flux_script;
 using fluxkey::testing::TempDir;
 using std::chrono::milliseconds;
 
@@ -134,25 +137,7 @@ TEST_CASE("--flux-cli runs flux from PATH with a private kubeconfig, removed aft
   TempDir dir;
   std::string record = dir.path() + "/record";
   dir.write("bin/flux",
-            "#!/bin/sh\n"
-            "for a in \"$@\"; do echo \"arg:$a\"; done > " +
-                record +
-                "\n"
-                "while [ $# -gt 0 ]; do [ \"$1\" = --kubeconfig ] && k=$2; shift; done\n"
-                "echo \"mode:$(stat -c %a \"$k\")\" >> " +
-                record +
-                "\n"
-                "echo \"dirmode:$(stat -c %a \"$(dirname \"$k\")\")\" >> " +
-                record +
-                "\n"
-                "echo \"path:$k\" >> " +
-                record +
-                "\n"
-                "env | sed 's/^/env:/' >> " +
-                record +
-                "\n"
-                "echo '✔ applied revision main@sha1:ccc' >&2\n",
-            0755);
+            recording_flux_script(record, "echo '✔ applied revision main@sha1:ccc' >&2\n"), 0755);
   EnvGuard env;
   env.set("PATH", dir.path() + "/bin:/usr/bin:/bin");
   env.set("FLUXKEY_KUBECONFIG_DATA", base64_encode("token: " + kToken));
@@ -166,8 +151,8 @@ TEST_CASE("--flux-cli runs flux from PATH with a private kubeconfig, removed aft
   CHECK(seen.find("dirmode:700\n") != std::string::npos);
   CHECK(seen.find(kToken) == std::string::npos);
   CHECK(seen.find("FLUXKEY_KUBECONFIG_DATA") == std::string::npos);
-  std::string path = seen.substr(seen.find("path:") + 5);
-  path = path.substr(0, path.find('\n'));
+  std::string path = recorded_kubeconfig_path(seen);
+  REQUIRE_FALSE(path.empty());
   CHECK_FALSE(std::filesystem::exists(path));
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(path).parent_path()));
 }

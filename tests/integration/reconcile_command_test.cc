@@ -14,6 +14,7 @@
 #include "core/base64.h"
 #include "core/time.h"
 #include "support/flux_fixtures.h"
+#include "support/flux_stand_in.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 
@@ -471,30 +472,14 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
   std::string bin = dir.path() + "/bin";
   // A stand-in flux: records its argv, env, and the kubeconfig's mode while
   // it runs, and checks the kubeconfig works by reading through it.
-  dir.write(
-      "bin/flux",
-      "#!/bin/sh\n"
-      "for a in \"$@\"; do echo \"arg:$a\"; done > " +
-          record +
-          "\n"
-          "k=; prev=\n"
-          "for a in \"$@\"; do [ \"$prev\" = --kubeconfig ] && k=$a; prev=$a; done\n"
-          "echo \"mode:$(stat -c %a \"$k\")\" >> " +
-          record +
-          "\n"
-          "echo \"path:$k\" >> " +
-          record +
-          "\n"
-          "env | sed 's/^/env:/' >> " +
-          record +
-          "\n"
-          "kubectl --kubeconfig \"$k\" get --raw /apis/kustomize.toolkit.fluxcd.io/v1"
-          "/namespaces/flux-system/kustomizations/apps > /dev/null 2>&1 && echo 'reach:ok' >> " +
-          record +
-          "\n"
-          "echo '► annotating Kustomization apps in flux-system namespace' >&2\n"
-          "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n",
-      0755);
+  dir.write("bin/flux",
+            recording_flux_script(
+                record,
+                "kubectl --kubeconfig \"$k\" get --raw /apis/kustomize.toolkit.fluxcd.io/v1"
+                "/namespaces/flux-system/kustomizations/apps > /dev/null 2>&1 && echo 'reach:ok'\n"
+                "echo '► annotating Kustomization apps in flux-system namespace' >&2\n"
+                "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n"),
+            0755);
   PathGuard path(bin + ":/usr/local/bin:/usr/bin:/bin");
 
   std::string kubeconfig = fleet.kubeconfig_for(fleet.admin_token);
@@ -511,8 +496,8 @@ TEST_CASE("reconcile --flux-cli runs flux from PATH with a private kubeconfig, n
   for (size_t at = seen.find("arg:"); at != std::string::npos; at = seen.find("arg:", at + 1)) {
     args += seen.substr(at + 4, seen.find('\n', at) - at - 4) + " ";
   }
-  std::string path_line = seen.substr(seen.find("path:") + 5);
-  std::string kubeconfig_path = path_line.substr(0, path_line.find('\n'));
+  std::string kubeconfig_path = recorded_kubeconfig_path(seen);
+  REQUIRE_FALSE(kubeconfig_path.empty());
   CHECK(args ==
         "reconcile kustomization apps -n flux-system --with-source --timeout 1m30s "
         "--kubeconfig " +

@@ -19,6 +19,7 @@
 
 #include "core/base64.h"
 #include "support/flux_fixtures.h"
+#include "support/flux_stand_in.h"
 #include "support/fluxkey_run.h"
 #include "support/secret_guard.h"
 #include "support/sim_process.h"
@@ -517,26 +518,13 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   REQUIRE_MESSAGE(seeded.status == 201, seeded.body);
   TempDir dir;
   const std::string record = dir.path() + "/record";
-  std::filesystem::create_directory(dir.path() + "/bin");
-  script(dir, "bin/flux",
-         "for a in \"$@\"; do echo \"arg:$a\"; done >> " + record +
-             "\n"
-             "k=; prev=\n"
-             "for a in \"$@\"; do [ \"$prev\" = --kubeconfig ] && k=$a; prev=$a; done\n"
-             "echo \"file:$(stat -c %a \"$k\") dir:$(stat -c %a \"$(dirname \"$k\")\")\" >> " +
-             record +
-             "\n"
-             "echo \"path:$k\" >> " +
-             record +
-             "\n"
-             "env | sed 's/^/env:/' >> " +
-             record +
-             "\n"
-             "if [ -n \"$FLUX_SLEEP\" ]; then echo \"pid:$$\" >> " +
-             record +
-             "; exec sleep \"$FLUX_SLEEP\"; fi\n"
-             "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n"
-             "exit ${FLUX_EXIT:-0}\n");
+  dir.write("bin/flux",
+            recording_flux_script(record,
+                                  "if [ -n \"$FLUX_SLEEP\" ]; then echo \"pid:$$\"; exec sleep "
+                                  "\"$FLUX_SLEEP\"; fi\n"
+                                  "echo '✔ applied revision main@sha1:0123456789abcdef' >&2\n"
+                                  "exit ${FLUX_EXIT:-0}\n"),
+            0700);
   PathGuard path(dir.path() + "/bin:/usr/local/bin:/usr/bin:/bin");
   RsaKey key = make_rsa_key(dir);
   const Env env = {
@@ -550,10 +538,10 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   auto run = run_program(argv, env, 60s);
   REQUIRE_MESSAGE(run.exit_code == 0, run.err);
   std::string seen = read_text(record);
-  CHECK(seen.find("file:600 dir:700") != std::string::npos);
+  CHECK(seen.find("mode:600\ndirmode:700\n") != std::string::npos);
   check_child_record(seen, GuardedRun{argv, env, &run, ""}, "the flux CLI");
-  std::string kubeconfig_path = seen.substr(seen.find("path:") + 5);
-  kubeconfig_path = kubeconfig_path.substr(0, kubeconfig_path.find('\n'));
+  std::string kubeconfig_path = recorded_kubeconfig_path(seen);
+  REQUIRE_FALSE(kubeconfig_path.empty());
   CHECK_FALSE(std::filesystem::exists(kubeconfig_path));
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(kubeconfig_path).parent_path()));
 
@@ -564,8 +552,7 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   auto failed = run_program(argv, failing, 60s);
   CHECK(failed.exit_code == 1);
   seen = read_text(record);
-  kubeconfig_path = seen.substr(seen.find("path:") + 5);
-  kubeconfig_path = kubeconfig_path.substr(0, kubeconfig_path.find('\n'));
+  kubeconfig_path = recorded_kubeconfig_path(seen);
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(kubeconfig_path).parent_path()));
 
   // fluxkey stopped by a signal while flux runs (a cancelled workflow): no
@@ -582,8 +569,7 @@ TEST_CASE("the flux CLI gets its kubeconfig in a private file, no secret in argv
   }
   seen = read_text(record);
   REQUIRE_MESSAGE(seen.find("pid:") != std::string::npos, "the stand-in flux never started");
-  kubeconfig_path = seen.substr(seen.find("path:") + 5);
-  kubeconfig_path = kubeconfig_path.substr(0, kubeconfig_path.find('\n'));
+  kubeconfig_path = recorded_kubeconfig_path(seen);
   CHECK(std::filesystem::exists(kubeconfig_path));
   const pid_t flux = std::atoi(seen.substr(seen.find("pid:") + 4).c_str());
   REQUIRE(flux > 0);
