@@ -95,14 +95,6 @@ bool looks_like_yaml_text(const std::string& text) {
   return text.find(':') != std::string::npos && text.find('\0') == std::string::npos;
 }
 
-// The text a raw input loads as, given the input trimmed. secrets_in_input
-// must parse this very text, not the trimmed input: yaml-cpp reads some broken
-// files one way with the final newline and refuses them without it (an
-// unclosed quote), and then the token that loads would go unmasked.
-std::string raw_kubeconfig(const std::string& trimmed) {
-  return trimmed + "\n";
-}
-
 }  // namespace
 
 std::vector<std::string> secrets_in_input(const std::string& input) {
@@ -116,10 +108,14 @@ std::vector<std::string> secrets_in_input(const std::string& input) {
     // so each line is a secret of its own.
     for (const auto& line : lines_of(value)) add(out, line);
   }
-  if (looks_like_yaml_text(value)) {
-    secrets_in_yaml(raw_kubeconfig(value), out);
-  } else if (auto decoded = base64_decode(value); decoded && looks_like_yaml_text(*decoded)) {
-    secrets_in_yaml(*decoded, out);
+  // The very text load_input parses, final newline and all: yaml-cpp reads
+  // some broken files one way with it and refuses them without it (an
+  // unclosed quote), and any other text could hide the token that loads.
+  try {
+    const SecretString yaml(std::move(decode_input(value).yaml));
+    secrets_in_yaml(yaml.str(), out);
+  } catch (const UsageError&) {
+    // Nothing loads from this input, and no message quotes it.
   }
   return out;
 }
@@ -133,13 +129,12 @@ DecodedInput decode_input(const std::string& input) {
   }
   // Base64's alphabet has no ':', and a kubeconfig cannot do without one.
   if (value.find(':') != std::string::npos) {
-    // secrets_in_input leaves text with a NUL unparsed (nothing to mask in
-    // it), so such text must not load either: no kubeconfig holds one.
+    // No kubeconfig holds a NUL, and yaml-cpp misreads one.
     if (!looks_like_yaml_text(value)) {
       throw UsageError("the kubeconfig input holds a NUL byte, so it is not a kubeconfig; " +
                        std::string(kFix));
     }
-    return {raw_kubeconfig(value), false};
+    return {value + "\n", false};
   }
   std::optional<std::string> decoded = base64_decode(value);
   if (!decoded) {
