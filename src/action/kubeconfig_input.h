@@ -15,8 +15,8 @@ namespace fluxkey::action {
 // What the step must mask before it prints anything: the whole input when it
 // is one line (each line of wrapped base64), and every credential inside the
 // kubeconfig decode_input gives (tokens, client keys, passwords), found by
-// parsing it and, should it not parse, by scanning its lines. Never throws: it runs before the
-// input is checked, so it makes do with whatever the input is.
+// parsing it and, should it not parse, by scanning its lines. Never throws:
+// it runs before the input is checked, so it makes do with whatever it is.
 std::vector<std::string> secrets_in_input(const std::string& input);
 
 struct DecodedInput {
