@@ -1,8 +1,11 @@
 #include "sim/kube/protobuf.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <stdexcept>
+#include <vector>
 
 #include "core/base64.h"
 
@@ -116,395 +119,170 @@ void map_entry(Reader& r, uint32_t wire, nlohmann::json& into, bool bytes_value)
   into[key] = bytes_value ? base64_encode(value) : value;
 }
 
-nlohmann::json owner_reference(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["kind"] = str(r, w);
-        break;
-      case 3:
-        o["name"] = str(r, w);
-        break;
-      case 4:
-        o["uid"] = str(r, w);
-        break;
-      case 5:
-        o["apiVersion"] = str(r, w);
-        break;
-      case 6:
-        o["controller"] = boolean(r, w);
-        break;
-      case 7:
-        o["blockOwnerDeletion"] = boolean(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
+// What a field holds, and so how it is read and written into the JSON form.
+enum class Kind { kString, kInt64, kBool, kStringMap, kBytesMap, kMessage };
+
+struct Message;
+
+struct Field {
+  uint32_t number;
+  const char* json_name;
+  Kind kind;
+  bool repeated = false;
+  const Message* message = nullptr;  // kMessage's type
+};
+
+// A message is its table of fields, from k8s.io/api's generated.proto. Fields
+// not listed (timestamps, managedFields, status: the server's) are skipped.
+struct Message {
+  std::vector<Field> fields;
+};
+
+Field text(uint32_t n, const char* name) {
+  return {n, name, Kind::kString};
+}
+Field texts(uint32_t n, const char* name) {
+  return {n, name, Kind::kString, true};
+}
+Field int64(uint32_t n, const char* name) {
+  return {n, name, Kind::kInt64};
+}
+Field flag(uint32_t n, const char* name) {
+  return {n, name, Kind::kBool};
+}
+Field text_map(uint32_t n, const char* name) {
+  return {n, name, Kind::kStringMap};
+}
+Field bytes_map(uint32_t n, const char* name) {
+  return {n, name, Kind::kBytesMap};
+}
+Field message(uint32_t n, const char* name, const Message& m) {
+  return {n, name, Kind::kMessage, false, &m};
+}
+Field messages(uint32_t n, const char* name, const Message& m) {
+  return {n, name, Kind::kMessage, true, &m};
 }
 
-nlohmann::json object_meta(std::string_view data) {
-  nlohmann::json m = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        m["name"] = str(r, w);
-        break;
-      case 2:
-        m["generateName"] = str(r, w);
-        break;
-      case 3:
-        m["namespace"] = str(r, w);
-        break;
-      case 5:
-        m["uid"] = str(r, w);
-        break;
-      case 6:
-        m["resourceVersion"] = str(r, w);
-        break;
-      case 7:
-        m["generation"] = i64(r, w);
-        break;
-      case 11:
-        map_entry(r, w, m["labels"], false);
-        break;
-      case 12:
-        map_entry(r, w, m["annotations"], false);
-        break;
-      case 13:
-        expect(w, 2);
-        m["ownerReferences"].push_back(owner_reference(r.bytes()));
-        break;
-      case 14:
-        m["finalizers"].push_back(str(r, w));
-        break;
-      default:
-        r.skip(w);  // timestamps, managedFields: server-owned
-    }
-  });
-  // Empty strings are proto's "unset" as Go writes them.
-  for (const char* k : {"name", "generateName", "namespace", "uid", "resourceVersion"}) {
-    if (m.contains(k) && m[k] == "") m.erase(k);
+nlohmann::json decode(std::string_view data, const Message& message);
+
+void decode_field(Reader& r, uint32_t wire, const Field& f, nlohmann::json& o) {
+  nlohmann::json value;
+  switch (f.kind) {
+    case Kind::kString:
+      value = str(r, wire);
+      break;
+    case Kind::kInt64:
+      value = i64(r, wire);
+      break;
+    case Kind::kBool:
+      value = boolean(r, wire);
+      break;
+    case Kind::kStringMap:
+    case Kind::kBytesMap:
+      map_entry(r, wire, o[f.json_name], f.kind == Kind::kBytesMap);
+      return;
+    case Kind::kMessage:
+      expect(wire, 2);
+      value = decode(r.bytes(), *f.message);
+      break;
   }
-  return m;
+  if (f.repeated) {
+    o[f.json_name].push_back(std::move(value));
+  } else if (value == "") {
+    // Go writes every string field, set or not; the JSON form leaves an
+    // empty one out, and so does kube-sim.
+    o.erase(f.json_name);
+  } else {
+    o[f.json_name] = std::move(value);  // a singular field seen twice: the last wins
+  }
 }
 
-nlohmann::json message_field(Reader& r, uint32_t w, nlohmann::json (*fn)(std::string_view)) {
-  expect(w, 2);
-  return fn(r.bytes());
-}
-
-nlohmann::json secret(std::string_view data) {
+nlohmann::json decode(std::string_view data, const Message& message) {
   nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["metadata"] = message_field(r, w, object_meta);
-        break;
-      case 2:
-        map_entry(r, w, o["data"], true);
-        break;
-      case 3:
-        o["type"] = str(r, w);
-        break;
-      case 4:
-        map_entry(r, w, o["stringData"], false);
-        break;
-      case 5:
-        o["immutable"] = boolean(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  if (o.contains("type") && o["type"] == "") o.erase("type");
-  return o;
-}
-
-nlohmann::json config_map(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["metadata"] = message_field(r, w, object_meta);
-        break;
-      case 2:
-        map_entry(r, w, o["data"], false);
-        break;
-      case 3:
-        map_entry(r, w, o["binaryData"], true);
-        break;
-      case 4:
-        o["immutable"] = boolean(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json object_reference(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["kind"] = str(r, w);
-        break;
-      case 2:
-        o["namespace"] = str(r, w);
-        break;
-      case 3:
-        o["name"] = str(r, w);
-        break;
-      case 4:
-        o["uid"] = str(r, w);
-        break;
-      case 5:
-        o["apiVersion"] = str(r, w);
-        break;
-      case 6:
-        o["resourceVersion"] = str(r, w);
-        break;
-      case 7:
-        o["fieldPath"] = str(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json local_object_reference(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    if (f == 1) {
-      o["name"] = str(r, w);
+  each_field(data, [&](Reader& r, uint32_t number, uint32_t wire) {
+    auto f = std::find_if(message.fields.begin(), message.fields.end(),
+                          [&](const Field& field) { return field.number == number; });
+    if (f == message.fields.end()) {
+      r.skip(wire);
     } else {
-      r.skip(w);
+      decode_field(r, wire, *f, o);
     }
   });
   return o;
 }
 
-nlohmann::json service_account(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["metadata"] = message_field(r, w, object_meta);
-        break;
-      case 2:
-        o["secrets"].push_back(message_field(r, w, object_reference));
-        break;
-      case 3:
-        o["imagePullSecrets"].push_back(message_field(r, w, local_object_reference));
-        break;
-      case 4:
-        o["automountServiceAccountToken"] = boolean(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
+const Message kOwnerReference{{text(1, "kind"), text(3, "name"), text(4, "uid"),
+                               text(5, "apiVersion"), flag(6, "controller"),
+                               flag(7, "blockOwnerDeletion")}};
+const Message kObjectMeta{{text(1, "name"), text(2, "generateName"), text(3, "namespace"),
+                           text(5, "uid"), text(6, "resourceVersion"), int64(7, "generation"),
+                           text_map(11, "labels"), text_map(12, "annotations"),
+                           messages(13, "ownerReferences", kOwnerReference),
+                           texts(14, "finalizers")}};
+const Message kSecret{{message(1, "metadata", kObjectMeta), bytes_map(2, "data"), text(3, "type"),
+                       text_map(4, "stringData"), flag(5, "immutable")}};
+const Message kConfigMap{{message(1, "metadata", kObjectMeta), text_map(2, "data"),
+                          bytes_map(3, "binaryData"), flag(4, "immutable")}};
+const Message kObjectReference{{text(1, "kind"), text(2, "namespace"), text(3, "name"),
+                                text(4, "uid"), text(5, "apiVersion"), text(6, "resourceVersion"),
+                                text(7, "fieldPath")}};
+const Message kLocalObjectReference{{text(1, "name")}};
+const Message kServiceAccount{{message(1, "metadata", kObjectMeta),
+                               messages(2, "secrets", kObjectReference),
+                               messages(3, "imagePullSecrets", kLocalObjectReference),
+                               flag(4, "automountServiceAccountToken")}};
+const Message kNamespaceSpec{{texts(1, "finalizers")}};
+const Message kNamespace{{message(1, "metadata", kObjectMeta), message(2, "spec", kNamespaceSpec)}};
+const Message kBoundObjectReference{
+    {text(1, "kind"), text(2, "apiVersion"), text(3, "name"), text(4, "uid")}};
+const Message kTokenRequestSpec{{texts(1, "audiences"),
+                                 message(3, "boundObjectRef", kBoundObjectReference),
+                                 int64(4, "expirationSeconds")}};
+const Message kTokenRequest{
+    {message(1, "metadata", kObjectMeta), message(2, "spec", kTokenRequestSpec)}};
+const Message kMetadataOnly{{message(1, "metadata", kObjectMeta)}};
+const Message kPreconditions{{text(1, "uid"), text(2, "resourceVersion")}};
+const Message kDeleteOptions{
+    {int64(1, "gracePeriodSeconds"), message(2, "preconditions", kPreconditions),
+     flag(3, "orphanDependents"), text(4, "propagationPolicy"), texts(5, "dryRun")}};
 
-nlohmann::json namespace_spec(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    if (f == 1) {
-      o["finalizers"].push_back(str(r, w));
-    } else {
-      r.skip(w);
-    }
-  });
-  return o;
-}
+// The envelope: runtime.Unknown, whose raw bytes are the object's message.
+const Message kTypeMeta{{text(1, "apiVersion"), text(2, "kind")}};
+const Message kUnknown{
+    {message(1, "typeMeta", kTypeMeta), text(2, "raw"), text(3, "contentEncoding")}};
 
-nlohmann::json namespace_object(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["metadata"] = message_field(r, w, object_meta);
-        break;
-      case 2:
-        o["spec"] = message_field(r, w, namespace_spec);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
+struct Decodable {
+  std::string_view api_version;  // empty: any group, as DeleteOptions is sent to each
+  std::string_view kind;
+  const Message& message;
+};
 
-nlohmann::json bound_object_reference(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["kind"] = str(r, w);
-        break;
-      case 2:
-        o["apiVersion"] = str(r, w);
-        break;
-      case 3:
-        o["name"] = str(r, w);
-        break;
-      case 4:
-        o["uid"] = str(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json token_request_spec(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  o["audiences"] = nlohmann::json::array();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["audiences"].push_back(str(r, w));
-        break;
-      case 3:
-        o["boundObjectRef"] = message_field(r, w, bound_object_reference);
-        break;
-      case 4:
-        o["expirationSeconds"] = i64(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json token_request(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["metadata"] = message_field(r, w, object_meta);
-        break;
-      case 2:
-        o["spec"] = message_field(r, w, token_request_spec);
-        break;
-      default:
-        r.skip(w);  // status is the server's
-    }
-  });
-  return o;
-}
-
-nlohmann::json preconditions(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["uid"] = str(r, w);
-        break;
-      case 2:
-        o["resourceVersion"] = str(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json delete_options(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        o["gracePeriodSeconds"] = i64(r, w);
-        break;
-      case 2:
-        o["preconditions"] = message_field(r, w, preconditions);
-        break;
-      case 3:
-        o["orphanDependents"] = boolean(r, w);
-        break;
-      case 4:
-        o["propagationPolicy"] = str(r, w);
-        break;
-      case 5:
-        o["dryRun"].push_back(str(r, w));
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  return o;
-}
-
-nlohmann::json metadata_only(std::string_view data) {
-  nlohmann::json o = nlohmann::json::object();
-  each_field(data, [&](Reader& r, uint32_t f, uint32_t w) {
-    if (f == 1) {
-      o["metadata"] = message_field(r, w, object_meta);
-    } else {
-      r.skip(w);
-    }
-  });
-  return o;
-}
+const Decodable kDecodable[] = {
+    {"v1", "Secret", kSecret},
+    {"v1", "ConfigMap", kConfigMap},
+    {"v1", "ServiceAccount", kServiceAccount},
+    {"v1", "Namespace", kNamespace},
+    {"authentication.k8s.io/v1", "TokenRequest", kTokenRequest},
+    {"authentication.k8s.io/v1", "SelfSubjectReview", kMetadataOnly},
+    {"", "DeleteOptions", kDeleteOptions},
+};
 
 }  // namespace
 
 std::optional<ProtobufObject> decode_protobuf_object(std::string_view body) {
   static constexpr std::string_view kMagic("k8s\0", 4);
   if (body.substr(0, 4) != kMagic) throw std::runtime_error("protobuf: missing k8s envelope");
-  ProtobufObject out;
-  std::string raw;
-  std::string encoding;
-  each_field(body.substr(4), [&](Reader& r, uint32_t f, uint32_t w) {
-    switch (f) {
-      case 1:
-        expect(w, 2);
-        each_field(r.bytes(), [&](Reader& t, uint32_t tf, uint32_t tw) {
-          if (tf == 1) {
-            out.api_version = str(t, tw);
-          } else if (tf == 2) {
-            out.kind = str(t, tw);
-          } else {
-            t.skip(tw);
-          }
-        });
-        break;
-      case 2:
-        raw = str(r, w);
-        break;
-      case 3:
-        encoding = str(r, w);
-        break;
-      default:
-        r.skip(w);
-    }
-  });
-  if (!encoding.empty()) throw std::runtime_error("protobuf: content encoding not supported");
-  using Decoder = nlohmann::json (*)(std::string_view);
-  Decoder decoder = nullptr;
-  const std::string& k = out.kind;
-  if (out.api_version == "v1" && k == "Secret") decoder = secret;
-  if (out.api_version == "v1" && k == "ConfigMap") decoder = config_map;
-  if (out.api_version == "v1" && k == "ServiceAccount") decoder = service_account;
-  if (out.api_version == "v1" && k == "Namespace") decoder = namespace_object;
-  if (out.api_version == "authentication.k8s.io/v1" && k == "TokenRequest") decoder = token_request;
-  if (out.api_version == "authentication.k8s.io/v1" && k == "SelfSubjectReview") {
-    decoder = metadata_only;
+  const nlohmann::json unknown = decode(body.substr(4), kUnknown);
+  if (unknown.contains("contentEncoding")) {
+    throw std::runtime_error("protobuf: content encoding not supported");
   }
-  if (k == "DeleteOptions") decoder = delete_options;
-  if (!decoder) return std::nullopt;
-  out.object = decoder(raw);
+  const nlohmann::json type_meta = unknown.value("typeMeta", nlohmann::json::object());
+  ProtobufObject out{type_meta.value("apiVersion", ""), type_meta.value("kind", ""), {}};
+  auto d = std::find_if(std::begin(kDecodable), std::end(kDecodable), [&](const Decodable& d) {
+    return (d.api_version.empty() || d.api_version == out.api_version) && d.kind == out.kind;
+  });
+  if (d == std::end(kDecodable)) return std::nullopt;
+  out.object = decode(unknown.value("raw", ""), d->message);
   out.object["apiVersion"] = out.api_version;
   out.object["kind"] = out.kind;
   return out;
