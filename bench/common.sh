@@ -1,23 +1,14 @@
 # shellcheck shell=bash disable=SC2034  # ADMIN, FAILED, ... are for the sourcing script
-# Sourced by bench/sync.sh, bench/fanout.sh and bench/requests.sh: the
-# stand-ins, their control APIs and small statistics, shared so that the three
-# benchmarks set things up the same way.
-#
-# Expects BUILD (the build dir) to be set. Leaves in the environment:
-#   WORK          a private temp dir, removed on exit (with the stand-ins stopped)
-#   KUBE_URL, KUBE_CA, ADMIN (kube-sim's admin kubeconfig)
-#   GITHUB_URL, GITHUB_CA, GH_TOKEN_VALUE (the GitHub token, never in argv)
+# Sourced by the benchmarks of bench/: the stand-ins (tests/sim/sims.sh, with
+# what it leaves in the environment), the GitHub token GH_TOKEN_VALUE (never
+# in argv) and small statistics, shared so that every benchmark sets things up
+# the same way. Expects BUILD (the build dir) to be set, and to run from the
+# top of the source tree.
 set -euo pipefail
 
 FLUXKEY=$BUILD/fluxkey
-WORK=$(mktemp -d /tmp/fluxkey-bench-XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=tests/sim/sims.sh
+. tests/sim/sims.sh
 
 need() {
   for tool in "$@"; do
@@ -27,51 +18,13 @@ need() {
 need /usr/bin/time curl python3 kubectl
 [ -x "$FLUXKEY" ] || { echo "no $FLUXKEY: build it first (ninja -C $BUILD fluxkey)" >&2; exit 2; }
 
-# start NAME BINARY [ARGS...]: runs a stand-in (127.0.0.1 only, as they all
-# do), waits 10 s at most for its URL and leaves it in $URL. Not called in a
-# subshell, so cleanup sees every pid.
-start() {
-  local name=$1 bin=$2
-  shift 2
-  "$bin" --state-dir "$WORK/$name" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    [ -s "$WORK/$name.out" ] && break
-    sleep 0.1
-  done
-  [ -s "$WORK/$name.out" ] || { echo "$name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
-  URL=$(head -n1 "$WORK/$name.out")
-}
-
-# kube_control / github_control METHOD PATH [BODY]: the stand-ins' control API
-# (10 s at most). A body of "-" is read from stdin, so tokens stay out of argv.
-control() {
-  local ca=$1 url=$2 method=$3 path=$4 body=${5:-}
-  local args=(-sS --fail --max-time 10 --cacert "$ca" -X "$method" "$url$path")
-  if [ "$body" = - ]; then
-    args+=(-H 'Content-Type: application/json' --data-binary @-)
-  elif [ -n "$body" ]; then
-    args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  fi
-  curl "${args[@]}"
-}
-kube_control() { control "$KUBE_CA" "$KUBE_URL" "$@"; }
-github_control() { control "$GITHUB_CA" "$GITHUB_URL" "$@"; }
-
 # shellcheck disable=SC2120  # the arguments are optional
 # start_sims [GITHUB_SIM_ARGS...]: both stand-ins, the reconcile
 # ServiceAccount, and a GitHub token with repo and admin:org scopes.
 start_sims() {
-  start kube "$BUILD/tests/sim/kube/kube-sim"
-  KUBE_URL=$URL
-  KUBE_CA=$WORK/kube/ca.crt
-  ADMIN=$WORK/kube/admin.kubeconfig
-  start github "$BUILD/tests/sim/github/github-sim" "$@"
-  GITHUB_URL=$URL
-  GITHUB_CA=$WORK/github/ca.crt
-  kube_control POST /_sim/objects \
-    '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"flux-reconcile","namespace":"fluxkey"}}' \
-    >/dev/null
+  start_kube_sim
+  start_github_sim "$@"
+  reconcile_service_account
   GH_TOKEN_VALUE=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   github_control POST /_sim/setup - >/dev/null <<JSON
 {"orgs": ["acme"], "tokens": ["$GH_TOKEN_VALUE=repo,admin:org"]}

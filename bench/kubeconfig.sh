@@ -14,26 +14,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 RUNS=${2:-20}
-FLUXKEY=$BUILD/fluxkey
-WORK=$(mktemp -d /tmp/fluxkey-bench-XXXXXX)
-SIM_PID=
-cleanup() {
-  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
+need bc strip
 
-"$BUILD/tests/sim/kube/kube-sim" --state-dir "$WORK/kube" >"$WORK/url" 2>"$WORK/sim.log" &
-SIM_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/url" ] && break; sleep 0.1; done
-URL=$(head -n1 "$WORK/url")
-curl -sS --fail --cacert "$WORK/kube/ca.crt" -X POST "$URL/_sim/objects" -H 'Content-Type: application/json' \
-  -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"flux-reconcile","namespace":"fluxkey"}}' >/dev/null
-ADMIN=$WORK/kube/admin.kubeconfig
+start_kube_sim
+reconcile_service_account
 
-# now_ns; run_timed OUTFILE CMD...: appends "wall_ns peak_kb" for CMD.
+# run_fluxkey / run_kubectl: one kubeconfig each; prints the peak RSS in KiB
+# (of the largest process, for kubectl's five).
 run_fluxkey() {
   /usr/bin/time -f '%M' -o "$WORK/rss" "$FLUXKEY" kubeconfig --kubeconfig "$ADMIN" \
     --token-ttl 1h --output "$WORK/f.kubeconfig" 2>/dev/null
@@ -46,7 +35,7 @@ run_kubectl() {
     flux-reconcile -n fluxkey --duration 1h)
   peak=$(cat "$WORK/rss")
   for args in \
-    "config set-cluster fluxkey --server=$URL --certificate-authority=$WORK/kube/ca.crt --embed-certs" \
+    "config set-cluster fluxkey --server=$KUBE_URL --certificate-authority=$KUBE_CA --embed-certs" \
     "config set-credentials fluxkey --token=$token" \
     "config set-context fluxkey --cluster=fluxkey --user=fluxkey" \
     "config use-context fluxkey"; do
@@ -69,7 +58,6 @@ for _ in $(seq "$RUNS"); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 f_us=$(cut -d' ' -f1 "$WORK/fluxkey.txt" | median)
 k_us=$(cut -d' ' -f1 "$WORK/kubectl.txt" | median)
 f_kb=$(cut -d' ' -f2 "$WORK/fluxkey.txt" | median)

@@ -24,10 +24,7 @@ RUNS=${2:-15}
 # shellcheck source=bench/common.sh
 . bench/common.sh
 
-start kube "$BUILD/tests/sim/kube/kube-sim"
-KUBE_URL=$URL
-KUBE_CA=$WORK/kube/ca.crt
-ADMIN=$WORK/kube/admin.kubeconfig
+start_kube_sim
 export HOME=$WORK/home
 mkdir -p "$HOME"
 

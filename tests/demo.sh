@@ -12,49 +12,16 @@
 set -euo pipefail
 BUILD=${1:?usage: demo.sh BUILD_DIR}
 FLUXKEY=$BUILD/fluxkey
-WORK=$(mktemp -d /tmp/fluxkey-demo-XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=tests/sim/sims.sh
+. "$(dirname "$0")/sim/sims.sh"
 
 step() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 show() { printf '\033[2m$ %s\033[0m\n' "$*"; }
 
-# start NAME BINARY [ARGS...]: runs a stand-in, waits (10 s at most) for its URL
-# and leaves it in $URL. Not called in a subshell, so cleanup sees every pid.
-start() {
-  local name=$1 bin=$2
-  shift 2
-  "$bin" --state-dir "$WORK/$name" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    [ -s "$WORK/$name.out" ] && break
-    sleep 0.1
-  done
-  [ -s "$WORK/$name.out" ] || { echo "$name did not start:"; cat "$WORK/$name.log"; exit 1; }
-  URL=$(head -n1 "$WORK/$name.out")
-}
-
-# github_control METHOD PATH: github-sim's control API, body (if any) on stdin.
-github_control() {
-  curl -sS --fail --max-time 10 --cacert "$WORK/github/ca.crt" -X "$1" "$GITHUB_URL$2" \
-    -H 'Content-Type: application/json' --data-binary @-
-}
-
-# kube_control METHOD PATH: kube-sim's control API, body (if any) on stdin.
-kube_control() {
-  curl -sS --fail --max-time 10 --cacert "$WORK/kube/ca.crt" -X "$1" "$KUBE_URL$2" \
-    -H 'Content-Type: application/yaml' --data-binary @-
-}
-
 # kubeconfig_from_github REPO FILE: github-sim opens the FLUX_KUBECONFIG it
 # holds for REPO (a test-only readback); the base64 value becomes FILE.
 kubeconfig_from_github() {
-  github_control GET /_sim/secrets </dev/null | python3 -c '
+  github_control GET /_sim/secrets | python3 -c '
 import base64, json, sys
 for s in json.load(sys.stdin)["secrets"]:
     if s["scope"] == "repo" and s["owner"] + "/" + s["repository"] == sys.argv[1]:
@@ -70,26 +37,19 @@ redacted() {
 # fluxkey with the stand-ins' GitHub: the token comes from the environment (as
 # the CronJob passes it), the stand-in's CA through SSL_CERT_FILE.
 fluxkey() {
-  GITHUB_TOKEN=$GH_TOKEN_VALUE SSL_CERT_FILE=$WORK/github/ca.crt "$FLUXKEY" "$@"
+  GITHUB_TOKEN=$GH_TOKEN_VALUE SSL_CERT_FILE=$GITHUB_CA "$FLUXKEY" "$@"
 }
 
 step "Start the stand-ins"
-start kube "$BUILD/tests/sim/kube/kube-sim"
-KUBE_URL=$URL
-start github "$BUILD/tests/sim/github/github-sim"
-GITHUB_URL=$URL
+start_kube_sim
+start_github_sim
 echo "kube-sim   $KUBE_URL"
 echo "github-sim $GITHUB_URL"
-ADMIN=$WORK/kube/admin.kubeconfig
-
-# The reconcile ServiceAccount, as k8s/ would create it.
-curl -sS --fail --max-time 10 --cacert "$WORK/kube/ca.crt" -X POST "$KUBE_URL/_sim/objects" \
-  -H 'Content-Type: application/json' \
-  -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"flux-reconcile","namespace":"fluxkey"}}' >/dev/null
+reconcile_service_account
 # Repositories acme/app (environment prod) and acme/web, organization acme, and
 # a token for them, through the control API (kept out of argv).
 GH_TOKEN_VALUE=demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-github_control POST /_sim/setup >/dev/null <<JSON
+github_control POST /_sim/setup - >/dev/null <<JSON
 {"repos": ["acme/app:prod", "acme/web"], "orgs": ["acme"],
  "tokens": ["$GH_TOKEN_VALUE=repo,admin:org"]}
 JSON
@@ -107,8 +67,8 @@ show "GITHUB_TOKEN=... fluxkey sync $SYNC_SHOWN"
 fluxkey sync "${SYNC[@]}"
 
 step "What GitHub holds (github-sim opens the sealed values)"
-github_control GET /_sim/state </dev/null >"$WORK/state.json"
-github_control GET /_sim/secrets </dev/null | python3 -c '
+github_control GET /_sim/state >"$WORK/state.json"
+github_control GET /_sim/secrets | python3 -c '
 import json, sys
 names = {r["id"]: r["full_name"] for r in json.load(open(sys.argv[1]))["repos"]}
 for s in json.load(sys.stdin)["secrets"]:
@@ -166,7 +126,7 @@ step "The workflow step: fluxkey action reconciles Flux with what GitHub holds"
 # Flux's objects (kube-sim's simulated controllers answer them), and the RBAC
 # of k8s/ enforced from here on: flux-reconcile may get, patch and watch the
 # Flux kinds in flux-system, nothing more.
-kube_control POST /_sim/objects >/dev/null <<'YAML'
+kube_control POST /_sim/objects - >/dev/null <<'YAML'
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: flux-system, namespace: flux-system}
@@ -177,7 +137,7 @@ kind: Kustomization
 metadata: {name: apps, namespace: flux-system}
 spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
 YAML
-kubectl kustomize "$(dirname "$0")/../k8s" | kube_control POST /_sim/rbac >/dev/null
+kubectl kustomize "$(dirname "$0")/../k8s" | kube_control POST /_sim/rbac - >/dev/null
 echo "Kustomization flux-system/apps from GitRepository flux-system/flux-system; RBAC of k8s/ enforced"
 # What the runner does for `uses: OWNER/fluxkey@v1` with kubeconfig: the secret.
 : >"$WORK/github_output"
