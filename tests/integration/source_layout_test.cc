@@ -1,13 +1,16 @@
 // Conventions of the source tree that the compiler cannot hold on its own.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/fluxkey_run.h"
+#include "support/temp_dir.h"
 
 namespace source_layout_test {
 
@@ -29,7 +32,45 @@ std::vector<std::string> test_files(const std::string& root, const std::string& 
   return out;
 }
 
+// The shell scripts git tracks: *.sh, and files that start with a shell's #!.
+std::vector<std::string> shell_scripts(const std::string& root) {
+  auto listed = run_program({"git", "-C", root, "ls-files"});
+  REQUIRE_MESSAGE(listed.exit_code == 0, listed.err);
+  std::vector<std::string> out;
+  std::istringstream names(listed.out);
+  for (std::string name; std::getline(names, name);) {
+    std::ifstream file(root + "/" + name);
+    std::string first;
+    std::getline(file, first);
+    const bool sh_name = name.size() > 3 && name.compare(name.size() - 3, 3, ".sh") == 0;
+    const bool sh_line = first.rfind("#!", 0) == 0 && (first.find("bash") != std::string::npos ||
+                                                       first.find("/sh") != std::string::npos);
+    if (sh_name || sh_line) out.push_back(name);
+  }
+  return out;
+}
+
 }  // namespace
+
+// ./dev and .ci/run are what CI runs, and the demo and the benchmarks are
+// what a reader runs: shellcheck holds them as -Werror holds the C++.
+TEST_CASE("every shell script passes shellcheck, and a broken one does not") {
+  const std::string root = source_root();
+  std::vector<std::string> scripts = shell_scripts(root);
+  CHECK(std::find(scripts.begin(), scripts.end(), "dev") != scripts.end());
+  CHECK(std::find(scripts.begin(), scripts.end(), "tests/sim/sims.sh") != scripts.end());
+  // From the top of the tree, where the scripts' `source=` directives point.
+  std::vector<std::string> argv = {"env", "-C", root, "shellcheck", "-x"};
+  argv.insert(argv.end(), scripts.begin(), scripts.end());
+  auto checked = run_program(argv);
+  CHECK_MESSAGE(checked.exit_code == 0, checked.out << checked.err);
+
+  TempDir dir;
+  auto broken = run_program(
+      {"shellcheck", dir.write("broken.sh", "#!/usr/bin/env bash\nrm -rf $1/cache\n", 0700)});
+  CHECK(broken.exit_code != 0);
+  CHECK(broken.out.find("SC2086") != std::string::npos);
+}
 
 // Tests compile as unity files (tests/meson.build): a file whose helpers sat
 // in a bare anonymous namespace would share it with the files compiled
