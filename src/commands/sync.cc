@@ -109,12 +109,19 @@ class Sync {
     if (options_.dry_run) return act();
     rotation::RunLease lease(kube_, options_.k8s_secret,
                              [this] { return std::make_unique<kube::Client>(kube_.config()); });
+    lease_ = &lease;
     ExitCode code = act();
     lease.release();
     return code;
   }
 
  private:
+  // Throws Error when this run may no longer hold the Lease (see
+  // RunLease::check_held): it then makes no further change of its own.
+  void check_lease(const std::string& next) const {
+    if (lease_ != nullptr) lease_->check_held(next);
+  }
+
   ExitCode act() {
     const bool read_github =
         github_ != nullptr && (!options_.dry_run || options_.dry_run_reads_github);
@@ -183,6 +190,8 @@ class Sync {
                             "): " + plan.reason
                       : plan.reason);
     if (plan.action == Plan::Action::kMint) {
+      check_lease("minting generation " + std::to_string(plan.generation) +
+                  "; nothing was changed");
       mint(plan.generation, endpoint, stored);
       generations.push_back(
           {store_.generation_name(plan.generation), plan.generation, Clock::now()});
@@ -333,6 +342,7 @@ class Sync {
         continue;
       }
       try {
+        check_lease("pushing to " + target.describe());
         github_->put_secret(target, options_.github_secret, value, options_.org_access);
         record.generation = stored.generation;
         record.pushed_at = Clock::now();
@@ -372,6 +382,12 @@ class Sync {
 
   void prune(long newest, const StoredKubeconfig& stored,
              const std::vector<rotation::GenerationSecret>& generations) {
+    try {
+      check_lease("deleting earlier generations; the next sync deletes them");
+    } catch (const Error& e) {
+      logger().warn(e.what());
+      return;
+    }
     const bool complete = every_target_current(stored);
     if (!complete && !options_.revoke_previous) {
       long older = std::count_if(generations.begin(), generations.end(),
@@ -428,6 +444,7 @@ class Sync {
   github::Client* github_;
   rotation::Store store_;
   kube::Client& kube_;
+  const rotation::RunLease* lease_ = nullptr;  // held by run() while it acts
 };
 
 }  // namespace

@@ -87,6 +87,7 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
   ExpiryWatch watch;
   auto poll = timing_.poll_first;
   bool waiting = false;
+  Steady::time_point take_sent{};
   for (;;) {
     std::optional<kube::Json> current;
     try {
@@ -101,10 +102,16 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
       // A retried write whose first attempt landed: the Lease is already ours.
       std::lock_guard lock(mu_);
       held_ = *current;
+      written_at_ = take_sent;
       break;
     }
     if (!current || seen.holder.empty() || watch.expired(seen, now)) {
-      if (try_take(current)) break;
+      take_sent = Steady::now();
+      if (try_take(current)) {
+        std::lock_guard lock(mu_);
+        written_at_ = take_sent;
+        break;
+      }
     } else if (!waiting) {
       waiting = true;
       logger().info("waiting for another fluxkey run to finish: Lease " + name_.str() +
@@ -176,22 +183,80 @@ bool RunLease::try_take(const std::optional<kube::Json>& current) {
 
 void RunLease::renew_loop(std::unique_ptr<kube::Client> renewer) {
   std::unique_lock lock(mu_);
-  while (!wake_.wait_for(lock, timing_.renew_every, [this] { return stopping_; })) {
-    kube::Json body = held_;
-    body["spec"]["renewTime"] = micro_time(Clock::now());
+  auto wait = timing_.renew_every;
+  while (!wake_.wait_for(lock, wait, [this] { return stopping_; })) {
     lock.unlock();
-    std::optional<kube::Json> written;
-    try {
-      written = renewer->replace(path(), body);
-    } catch (const Error& e) {
-      logger().warn("could not renew Lease " + name_.str() + ": " + e.what() +
-                    (dynamic_cast<const kube::ApiError*>(&e) != nullptr &&
-                             static_cast<const kube::ApiError&>(e).status() == 409
-                         ? " (another fluxkey run took it over)"
-                         : ""));
-    }
+    const bool ours = renew(*renewer);
     lock.lock();
-    if (written) held_ = std::move(*written);
+    if (!ours) return;
+    // After a failure, sooner: the renew deadline is only two renewals away.
+    wait = renew_error_.empty() ? timing_.renew_every : timing_.renew_every / 4;
+  }
+}
+
+bool RunLease::renew(kube::Client& renewer) {
+  kube::Json body;
+  {
+    std::lock_guard lock(mu_);
+    body = held_;
+  }
+  body["spec"]["renewTime"] = micro_time(Clock::now());
+  const auto sent = Steady::now();
+  std::optional<kube::Json> written;
+  std::optional<std::string> taken_by;
+  std::string error;
+  try {
+    written = renewer.replace(path(), body);
+  } catch (const Error& e) {  // a refusal, or the API server out of reach
+    error = e.what();
+    auto* api = dynamic_cast<const kube::ApiError*>(&e);
+    if (api != nullptr && api->status() == 409) {
+      // The Lease changed since this run wrote it. Still ours: a retried
+      // renewal whose first attempt landed. Anyone else's: taken over.
+      try {
+        std::optional<kube::Json> current = renewer.get_optional(path());
+        const std::string holder = current ? parse_lease(*current).holder : "";
+        if (holder == identity_) {
+          written = std::move(current);
+        } else {
+          taken_by = holder;
+        }
+      } catch (const Error& read) {
+        error = read.what();
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (taken_by) {
+    lost_ = true;
+    lost_to_ = *taken_by;
+    return false;
+  }
+  if (written) {
+    held_ = std::move(*written);
+    written_at_ = sent;
+    renew_error_.clear();
+  } else {
+    renew_error_ = error;
+    logger().warn("could not renew Lease " + name_.str() + ": " + error);
+  }
+  return true;
+}
+
+void RunLease::check_held(const std::string& next) const {
+  std::lock_guard lock(mu_);
+  if (lost_) {
+    throw Error("Lease " + name_.str() + " was taken over by " +
+                (lost_to_.empty() ? std::string("someone else")
+                                  : "another fluxkey run (" + lost_to_ + ")") +
+                "; stopped before " + next);
+  }
+  const auto since =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - written_at_);
+  if (since >= std::chrono::milliseconds(timing_.duration) * 2 / 3) {
+    throw Error("Lease " + name_.str() + " not renewed for " + format_duration(since) +
+                (renew_error_.empty() ? "" : " (" + renew_error_ + ")") +
+                ", so another fluxkey run may take it over; stopped before " + next);
   }
 }
 

@@ -84,12 +84,22 @@ class RunLease {
   // duration for it to expire).
   void release();
 
+  // Throws Error when this run can no longer be sure it holds the Lease:
+  // another run took it over (a renewal found it changed), or no write of it
+  // has landed for two thirds of its duration, past which a waiting run may
+  // take it over. The message ends "stopped before " + `next`. A run calls
+  // this before each change it makes, as client-go's leader election stops
+  // leading once its renew deadline has passed.
+  void check_held(const std::string& next) const;
+
   const std::string& identity() const { return identity_; }
 
  private:
   kube::Json desired(const LeaseRecord& current, bool exists) const;
   bool try_take(const std::optional<kube::Json>& current);
   void renew_loop(std::unique_ptr<kube::Client> renewer);
+  // One renewal by the renewing thread; false once another run holds the Lease.
+  bool renew(kube::Client& renewer);
   std::string path() const;
 
   kube::Client& client_;
@@ -97,11 +107,17 @@ class RunLease {
   LeaseTiming timing_;
   std::string identity_;
 
-  std::mutex mu_;  // guards the fields below, shared with the renewing thread
+  mutable std::mutex mu_;  // guards the fields below, shared with the renewing thread
   std::condition_variable wake_;
   bool stopping_ = false;
   bool released_ = false;
   kube::Json held_;  // the Lease as last written by this run
+  // When the last write of it that landed was sent: a waiting run's count
+  // of a whole duration cannot have started before.
+  std::chrono::steady_clock::time_point written_at_;
+  std::string renew_error_;  // why the last renewal failed; empty after one that landed
+  bool lost_ = false;        // another run took the Lease over...
+  std::string lost_to_;      // ...and holds it now (empty: nobody)
   std::thread renewer_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include "kube/test_support.h"
 
@@ -233,6 +236,215 @@ TEST_CASE("lease: a take whose reply was lost is found done on the next read") {
   Json released = Json::parse(transport->requests[3].body);
   CHECK(released["spec"]["holderIdentity"] == "");
   CHECK(released["metadata"]["resourceVersion"] == "5");
+}
+
+namespace {
+
+// An API server holding one Lease, shared by the run's client and its
+// renewing thread's. A create or a PUT lands (the Lease as sent, with the
+// next resourceVersion) unless `put` says otherwise; a GET answers what
+// landed. The test reads it once the renewing thread has stopped.
+struct LeaseServer {
+  enum class Put { kLand, kUnavailable, kLandReplyLost, kTakenOver };
+  Put put = Put::kLand;
+  std::mutex mu;
+  std::vector<Json> puts;  // as sent
+  Json landed;
+
+  void set(Put next) {
+    std::lock_guard lock(mu);
+    put = next;
+  }
+
+  // The renewals sent: the PUTs but the release, which clears the holder.
+  std::vector<Json> renewals() {
+    std::lock_guard lock(mu);
+    std::vector<Json> out;
+    for (const auto& p : puts) {
+      if (p["spec"]["holderIdentity"] != "") out.push_back(p);
+    }
+    return out;
+  }
+};
+
+class LeaseServerTransport : public http::Transport {
+ public:
+  explicit LeaseServerTransport(std::shared_ptr<LeaseServer> server) : server_(std::move(server)) {}
+
+  http::Response send(const http::Request& request) override {
+    std::lock_guard lock(server_->mu);
+    http::Response response;
+    response.headers = {{"content-type", "application/json"}};
+    response.status = 200;
+    Json& landed = server_->landed;
+    if (request.method == "GET") {
+      response.status = landed.is_null() ? 404 : 200;
+      response.body = landed.is_null() ? kNotFound : landed.dump();
+      return response;
+    }
+    Json sent = Json::parse(request.body);
+    auto land = [&](int resource_version) {
+      landed = sent;
+      landed["metadata"]["resourceVersion"] = std::to_string(resource_version);
+    };
+    if (request.method == "POST") {
+      land(1);
+      response.status = 201;
+      response.body = landed.dump();
+      return response;
+    }
+    server_->puts.push_back(sent);
+    const int next = std::stoi(sent["metadata"]["resourceVersion"].get<std::string>()) + 1;
+    switch (server_->put) {
+      case LeaseServer::Put::kLand:
+        land(next);
+        response.body = landed.dump();
+        break;
+      case LeaseServer::Put::kUnavailable:
+        response.status = 503;
+        response.body =
+            R"({"kind":"Status","status":"Failure","reason":"ServiceUnavailable","code":503,)"
+            R"("message":"etcd leader changed"})";
+        break;
+      case LeaseServer::Put::kLandReplyLost:
+        land(next);
+        response.status = 409;
+        response.body = kConflict;
+        break;
+      case LeaseServer::Put::kTakenOver:
+        landed = Json::parse(lease("other_9", "2026-11-28T00:00:40.000000Z", 1, "50"));
+        response.status = 409;
+        response.body = kConflict;
+        break;
+    }
+    return response;
+  }
+
+ private:
+  std::shared_ptr<LeaseServer> server_;
+};
+
+std::unique_ptr<kube::Client> client_of(const std::shared_ptr<LeaseServer>& server) {
+  auto client = std::make_unique<kube::Client>(Harness::config(),
+                                               std::make_unique<LeaseServerTransport>(server));
+  client->http().set_sleeper([](milliseconds) {});
+  return client;
+}
+
+// A run holding the Lease on its own LeaseServer, renewing every `every`.
+struct Renewing {
+  std::shared_ptr<LeaseServer> server = std::make_shared<LeaseServer>();
+  std::unique_ptr<kube::Client> client = client_of(server);
+  std::unique_ptr<RunLease> run;
+
+  Renewing(LeaseServer::Put put, milliseconds every) {
+    server->put = put;
+    LeaseTiming timing = fast();
+    timing.renew_every = every;
+    run = std::make_unique<RunLease>(
+        *client, kName, [s = server] { return client_of(s); }, timing);
+  }
+};
+
+// Polls `done` every 5 ms for 5 s at most; the renewing thread runs on its own.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("lease: the holder renews from the Lease as last written, and releases that") {
+  Renewing r(LeaseServer::Put::kLand, milliseconds(20));
+  auto& server = r.server;
+  auto& run = r.run;
+  REQUIRE(eventually([&] { return server->renewals().size() >= 3; }));
+  CHECK_NOTHROW(run->check_held("pushing"));
+  run->release();
+
+  auto renewals = server->renewals();
+  REQUIRE(renewals.size() >= 3);
+  std::string previous_time;
+  for (size_t i = 0; i < renewals.size(); ++i) {
+    CAPTURE(i);
+    // Each renewal carries the resourceVersion the one before it got back.
+    CHECK(renewals[i]["metadata"]["resourceVersion"] == std::to_string(i + 1));
+    CHECK(renewals[i]["spec"]["holderIdentity"] == run->identity());
+    const std::string renew_time = renewals[i]["spec"]["renewTime"].get<std::string>();
+    CHECK(renew_time > previous_time);
+    previous_time = renew_time;
+  }
+  // The release follows the last renewal.
+  CHECK(server->puts.size() == renewals.size() + 1);
+  CHECK(server->puts.back()["metadata"]["resourceVersion"] == std::to_string(renewals.size() + 1));
+  CHECK(server->landed["spec"]["holderIdentity"] == "");
+}
+
+TEST_CASE("lease: a renewal whose reply was lost is found landed, and the Lease still held") {
+  Renewing r(LeaseServer::Put::kLandReplyLost, milliseconds(20));
+  auto& server = r.server;
+  auto& run = r.run;
+  REQUIRE(eventually([&] { return server->renewals().size() >= 3; }));
+  CHECK_NOTHROW(run->check_held("pushing"));
+  server->set(LeaseServer::Put::kLand);
+  run->release();
+  auto renewals = server->renewals();
+  REQUIRE(renewals.size() >= 3);
+  for (size_t i = 0; i < renewals.size(); ++i) {
+    CHECK(renewals[i]["metadata"]["resourceVersion"] == std::to_string(i + 1));
+  }
+}
+
+TEST_CASE("lease: once another run holds it, check_held stops the run, naming that run") {
+  Renewing r(LeaseServer::Put::kTakenOver, milliseconds(20));
+  auto& server = r.server;
+  auto& run = r.run;
+  REQUIRE(eventually([&] { return !server->renewals().empty(); }));
+  // The renewal's Conflict and the read after it: then the run knows.
+  REQUIRE(eventually([&] {
+    try {
+      run->check_held("pushing");
+      return false;
+    } catch (const Error&) {
+      return true;
+    }
+  }));
+  CHECK_THROWS_WITH_AS(
+      run->check_held("pushing to repository acme/app"),
+      "Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run (other_9); "
+      "stopped before pushing to repository acme/app",
+      Error);
+  // It stopped renewing once it knew, and its release leaves the new holder be.
+  CHECK_NOTHROW(run->release());
+  CHECK(server->puts.size() == 2);
+  CHECK(server->landed["spec"]["holderIdentity"] == "other_9");
+}
+
+TEST_CASE("lease: not renewed for two thirds of its duration, check_held stops the run") {
+  // fast(): a duration of 1 s, so the deadline is at 667 ms.
+  Renewing r(LeaseServer::Put::kUnavailable, milliseconds(200));
+  auto& server = r.server;
+  auto& run = r.run;
+  CHECK_NOTHROW(run->check_held("pushing"));
+  std::this_thread::sleep_for(milliseconds(700));
+  try {
+    run->check_held("deleting earlier generations");
+    FAIL("no error past the renew deadline");
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    CHECK(message.starts_with("Lease fluxkey/flux-kubeconfig not renewed for "));
+    CHECK(message.find("etcd leader changed") != std::string::npos);
+    CHECK(message.ends_with(
+        ", so another fluxkey run may take it over; stopped before deleting earlier generations"));
+  }
+  server->set(LeaseServer::Put::kLand);
+  run->release();
+  // Every renewal was tried 5 times; after a failure the next came sooner
+  // than every 200 ms (which allows 3 renewals in 700 ms).
+  CHECK(server->renewals().size() >= 5 * 4);
 }
 
 TEST_CASE("parse_lease: fields of another type read as empty, not thrown (fuzz)") {

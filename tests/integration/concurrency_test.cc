@@ -6,6 +6,7 @@
 
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/base64.h"
 #include "support/flux_fixtures.h"
@@ -113,6 +114,82 @@ TEST_CASE("two sync --force at once, 50 times: the Secret, GitHub and the live t
   // Runs did meet: a test where they never overlapped would prove nothing.
   CHECK(waited > 0);
   MESSAGE("runs that waited for the other: " << waited << " of 100");
+}
+
+// The Lease renews every 10 s, so this run pushes for longer: 8 targets, one
+// PUT at a time, 1.5 s each. Another run takes the Lease over at the start;
+// at its first renewal fluxkey finds it taken and pushes no more.
+TEST_CASE("a run whose Lease is taken over stops pushing, and records what it did") {
+  Stand stand;
+  std::vector<std::string> repos;
+  for (int i = 1; i <= 8; ++i) repos.push_back("acme/app" + std::to_string(i));
+  stand.github.control("POST", "/_sim/setup", {{"repos", repos}});
+  stand.github.control("POST", "/_sim/latency", {{"ms", 1500}});
+  std::vector<std::string> args = {"sync",
+                                   "--force",
+                                   "--kubeconfig",
+                                   stand.kube.state_dir() + "/admin.kubeconfig",
+                                   "--github-api-url",
+                                   stand.github.url()};
+  for (const auto& repo : repos) args.insert(args.end(), {"--github-repo", repo});
+  BackgroundFluxkey run(
+      args, {{"SSL_CERT_FILE", stand.github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}});
+
+  const std::string lease_path =
+      "/apis/coordination.k8s.io/v1/namespaces/fluxkey/leases/flux-kubeconfig";
+  json lease;
+  for (int i = 0; i < 500; ++i) {  // 5 s at most
+    auto reply = stand.as(stand.admin_token, lease_path);
+    if (reply.status == 200 && reply.json()["spec"].value("holderIdentity", "") != "") {
+      lease = reply.json();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE_MESSAGE(!lease.is_null(), "fluxkey never took the Lease");
+  lease["spec"]["holderIdentity"] = "laptop_7f3e";
+  auto taken = stand.kube.request("PUT", lease_path, lease.dump(), "application/json",
+                                  {{"Authorization", "Bearer " + stand.admin_token}});
+  REQUIRE_MESSAGE(taken.status == 200, taken.body);
+
+  ProcessResult result = run.wait(std::chrono::seconds(60));
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 3);
+  CHECK(result.err.find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
+                        "(laptop_7f3e); stopped before pushing to repository acme/app") !=
+        std::string::npos);
+  CHECK(result.err.find("stopped before deleting earlier generations") != std::string::npos);
+
+  // The Secret says which targets got the new kubeconfig, and GitHub agrees.
+  json secret = stand.cluster_secret();
+  const std::string stored =
+      base64_decode(secret["data"]["kubeconfig"].get<std::string>()).value_or("<not base64>");
+  const json targets =
+      json::parse(secret["metadata"]["annotations"].value("fluxkey.io/targets", std::string("{}")));
+  const long generation =
+      std::stol(secret["metadata"]["annotations"].value("fluxkey.io/generation", "0"));
+  const json all = stand.github.control("GET", "/_sim/secrets");
+  size_t pushed = 0, stopped = 0;
+  for (const auto& repo : repos) {
+    CAPTURE(repo);
+    bool holds = false;
+    for (const auto& s : all["secrets"]) {
+      holds = holds || (s["repository"] == repo.substr(5) &&
+                        base64_decode(s["value"].get<std::string>()) == stored);
+    }
+    const bool recorded = targets[repo].value("generation", 0L) == generation;
+    CHECK(holds == recorded);
+    if (recorded) {
+      ++pushed;
+    } else {
+      ++stopped;
+      CHECK(targets[repo]["error"].get<std::string>().find("taken over") != std::string::npos);
+    }
+  }
+  CHECK(pushed >= 1);
+  CHECK(stopped >= 1);
+  // The other run's Lease is left as it is.
+  CHECK(stand.as(stand.admin_token, lease_path).json()["spec"]["holderIdentity"] == "laptop_7f3e");
 }
 
 }  // namespace concurrency_test
