@@ -17,11 +17,16 @@ ExitCode revoke(const RevokeOptions& options, kube::Client& kube) {
   rotation::StoredKubeconfig stored = store.read();
   auto generations = store.generations();
 
+  // The generation to keep is the stored one: one numbered above it was
+  // left by a failed run and reached nobody (rotation::orphan_generations).
+  // With nothing stored, the newest, which GitHub may still hold.
   long newest = stored.generation;
-  for (const auto& g : generations) newest = std::max(newest, g.generation);
+  if (newest <= 0) {
+    for (const auto& g : generations) newest = std::max(newest, g.generation);
+  }
   std::vector<rotation::GenerationSecret> doomed;
   for (const auto& g : generations) {
-    if (options.all || g.generation < newest) doomed.push_back(g);
+    if (options.all || g.generation != newest) doomed.push_back(g);
   }
   const std::string ns = options.service_account.namespace_;
 

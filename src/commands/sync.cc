@@ -62,6 +62,7 @@ std::map<std::string, std::string> preflight(const SyncOptions& options,
 void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeconfig& stored,
                 const std::string& generation_secret, const Endpoint& endpoint,
                 const std::vector<rotation::GenerationSecret>& generations,
+                const std::vector<rotation::GenerationSecret>& orphans,
                 const std::map<std::string, std::string>& failures, bool read_github) {
   std::string out = "plan (--dry-run, nothing changed): " + plan.reason + "\n";
   if (plan.action == Plan::Action::kMint) {
@@ -90,6 +91,10 @@ void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeco
       out += "  would delete generation Secret " + options.service_account.namespace_ + "/" +
              g.name + (options.revoke_previous ? " (revoking its token)" : "") + "\n";
     }
+  }
+  for (const auto& g : orphans) {
+    out += "  would delete generation Secret " + options.service_account.namespace_ + "/" + g.name +
+           ", left by a failed run (no stored kubeconfig names it)\n";
   }
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
@@ -162,6 +167,13 @@ class Sync {
       logger().info(plan.reason);
       return ExitCode::kOk;
     }
+    // A failed run's generations, told apart before this run stores one. They
+    // still count above for numbering: a name is never used twice.
+    const auto orphans = rotation::orphan_generations(generations, stored.generation);
+    std::erase_if(generations, [&](const rotation::GenerationSecret& g) {
+      return std::any_of(orphans.begin(), orphans.end(),
+                         [&](const auto& o) { return o.generation == g.generation; });
+    });
 
     std::map<std::string, std::string> failures;
     if (early.valid()) {
@@ -172,7 +184,7 @@ class Sync {
 
     if (options_.dry_run) {
       print_plan(options_, plan, stored, store_.generation_name(plan.generation), endpoint,
-                 generations, failures, read_github);
+                 generations, orphans, failures, read_github);
       return failures.empty() ? ExitCode::kOk : ExitCode::kFailed;
     }
     if (!plan.to_push.empty() && failures.size() == plan.to_push.size()) {
@@ -197,7 +209,7 @@ class Sync {
           {store_.generation_name(plan.generation), plan.generation, Clock::now()});
     }
     push(plan, stored, failures);
-    prune(plan.generation, stored, generations);
+    prune(plan.generation, stored, generations, orphans);
     return report(plan, failures);
   }
 
@@ -232,7 +244,7 @@ class Sync {
       // all the same, bound to the generation Secret; deleting that revokes it.
       const std::string secret = sa.namespace_ + "/" + store_.generation_name(generation);
       throw Error("cannot mint a token for ServiceAccount " + sa.str() + ": " + e.what() +
-                  (discard_generation(generation)
+                  (discard_generation(generation, false)
                        ? "; nothing was changed (a token minted meanwhile was revoked with "
                          "generation Secret " +
                              secret + ")"
@@ -299,15 +311,18 @@ class Sync {
     }
   }
 
-  // Returns false (and warns) when the generation Secret may still exist.
-  bool discard_generation(long generation) {
+  // Returns false when the generation Secret may still exist, and warns
+  // unless the caller's own error line says so.
+  bool discard_generation(long generation, bool warn = true) {
     try {
       store_.delete_generation(store_.generation_name(generation));
       return true;
     } catch (const Error& e) {
-      logger().warn("could not delete generation Secret " + options_.service_account.namespace_ +
-                    "/" + store_.generation_name(generation) + ": " + e.what() +
-                    "; delete it to revoke its unused token");
+      if (warn) {
+        logger().warn("could not delete generation Secret " + options_.service_account.namespace_ +
+                      "/" + store_.generation_name(generation) + ": " + e.what() +
+                      "; delete it to revoke its unused token");
+      }
       return false;
     }
   }
@@ -380,13 +395,27 @@ class Sync {
     });
   }
 
+  // `generations` holds no orphan: those go whatever the targets hold.
   void prune(long newest, const StoredKubeconfig& stored,
-             const std::vector<rotation::GenerationSecret>& generations) {
+             const std::vector<rotation::GenerationSecret>& generations,
+             const std::vector<rotation::GenerationSecret>& orphans) {
     try {
       check_lease("deleting earlier generations; the next sync deletes them");
     } catch (const Error& e) {
       logger().warn(e.what());
       return;
+    }
+    const std::string& ns = options_.service_account.namespace_;
+    for (const auto& g : orphans) {
+      try {
+        store_.delete_generation(g.name);
+        logger().info("deleted generation Secret " + ns + "/" + g.name +
+                      ", left by a failed run: no stored kubeconfig named it, and a token it "
+                      "may have minted no longer works");
+      } catch (const Error& e) {
+        logger().warn("could not delete generation Secret " + ns + "/" + g.name +
+                      ", left by a failed run: " + e.what() + "; a later sync deletes it");
+      }
     }
     const bool complete = every_target_current(stored);
     if (!complete && !options_.revoke_previous) {
@@ -403,24 +432,33 @@ class Sync {
       try {
         store_.delete_generation(g.name);
       } catch (const Error& e) {
-        throw Error("cannot delete generation Secret " + options_.service_account.namespace_ + "/" +
-                    g.name + " (generation " + std::to_string(g.generation) +
-                    ", no longer needed): " + e.what() + "; the next sync deletes it");
+        throw Error("cannot delete generation Secret " + ns + "/" + g.name + " (generation " +
+                    std::to_string(g.generation) + ", no longer needed): " + e.what() +
+                    "; the next sync deletes it");
       }
-      logger().info("deleted generation Secret " + options_.service_account.namespace_ + "/" +
-                    g.name + ": the token of generation " + std::to_string(g.generation) +
+      logger().info("deleted generation Secret " + ns + "/" + g.name +
+                    ": the token of generation " + std::to_string(g.generation) +
                     " no longer works");
     }
     if (options_.revoke_previous && !complete) {
+      // Targets that hold an earlier generation; one that never got any holds
+      // nothing of fluxkey's to revoke.
       std::string left;
+      size_t count = 0;
       for (const auto& t : options_.targets) {
         auto it = stored.targets.find(t.id());
-        if (it == stored.targets.end() || it->second.generation != newest) {
+        if (it != stored.targets.end() && it->second.generation > 0 &&
+            it->second.generation != newest) {
           left += (left.empty() ? "" : ", ") + t.describe();
+          ++count;
         }
       }
-      logger().warn("--revoke-previous: " + left +
-                    " still hold a revoked credential until the next successful sync");
+      if (count > 0) {
+        logger().warn(
+            "--revoke-previous: " + left +
+            (count == 1 ? " still holds a revoked credential" : " still hold revoked credentials") +
+            " until the next successful sync");
+      }
     }
   }
 

@@ -83,9 +83,24 @@ Plan plan_sync(const PlanInput& input, const StoredKubeconfig& stored,
   return plan;
 }
 
+std::vector<GenerationSecret> orphan_generations(const std::vector<GenerationSecret>& all,
+                                                 long stored_generation) {
+  std::vector<GenerationSecret> out;
+  if (stored_generation <= 0) return out;
+  for (const auto& g : all) {
+    if (g.generation > stored_generation) out.push_back(g);
+  }
+  return out;
+}
+
 std::vector<GenerationSecret> generations_to_prune(const std::vector<GenerationSecret>& all,
                                                    long newest, bool revoke_previous) {
-  long keep_from = revoke_previous ? newest : newest - 1;
+  // Numbers have gaps where a failed run's generation was deleted.
+  long previous = 0;
+  for (const auto& g : all) {
+    if (g.generation < newest) previous = std::max(previous, g.generation);
+  }
+  const long keep_from = revoke_previous ? newest : previous;
   std::vector<GenerationSecret> out;
   for (const auto& g : all) {
     if (g.generation < keep_from) out.push_back(g);

@@ -33,9 +33,18 @@ struct Plan {
 Plan plan_sync(const PlanInput& input, const StoredKubeconfig& stored,
                const std::vector<GenerationSecret>& generations, Clock::time_point now);
 
+// Generation Secrets no stored kubeconfig ever named: those numbered above
+// the stored generation. A run that failed between creating one and storing
+// its kubeconfig, and could not delete it, leaves one behind; its token, if
+// minted, reached nobody. Empty when no generation is stored (then any of
+// them may be what GitHub still holds).
+std::vector<GenerationSecret> orphan_generations(const std::vector<GenerationSecret>& all,
+                                                 long stored_generation);
+
 // Generation Secrets to delete once `newest` is everywhere: all but the
-// newest and the one before it (workflows that started with it keep
-// working), or all but the newest when `revoke_previous`.
+// newest and the one before it, the highest below it (workflows that started
+// with it keep working), or all but the newest when `revoke_previous`. `all`
+// holds no orphan: an orphan is never the one before.
 std::vector<GenerationSecret> generations_to_prune(const std::vector<GenerationSecret>& all,
                                                    long newest, bool revoke_previous);
 

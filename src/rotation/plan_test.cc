@@ -43,6 +43,12 @@ std::vector<GenerationSecret> alive(std::vector<long> gens) {
   return out;
 }
 
+std::vector<long> names(const std::vector<GenerationSecret>& v) {
+  std::vector<long> out;
+  for (const auto& g : v) out.push_back(g.generation);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("rotation plan: a fresh token with every target current is skipped, with the reason") {
@@ -110,14 +116,19 @@ TEST_CASE("rotation plan: the next generation follows the highest one seen anywh
 
 TEST_CASE("rotation plan: pruning keeps the newest and the one before, or only the newest") {
   auto gens = alive({2, 3, 4, 5});
-  auto names = [](const std::vector<GenerationSecret>& v) {
-    std::vector<long> out;
-    for (const auto& g : v) out.push_back(g.generation);
-    return out;
-  };
   CHECK(names(generations_to_prune(gens, 5, false)) == std::vector<long>{2, 3});
   CHECK(names(generations_to_prune(gens, 5, true)) == std::vector<long>{2, 3, 4});
   CHECK(generations_to_prune(alive({5}), 5, true).empty());
+  // The one before is the highest below the newest, wherever a gap is.
+  CHECK(names(generations_to_prune(alive({1, 3}), 3, false)).empty());
+  CHECK(names(generations_to_prune(alive({1, 2, 4}), 4, false)) == std::vector<long>{1});
+}
+
+TEST_CASE("rotation plan: generations above the stored one are orphans of a failed run") {
+  CHECK(names(orphan_generations(alive({1, 2, 3}), 1)) == std::vector<long>{2, 3});
+  CHECK(orphan_generations(alive({1, 2}), 2).empty());
+  // Nothing stored: any of them may be what GitHub still holds.
+  CHECK(orphan_generations(alive({1, 2}), 0).empty());
 }
 
 }  // namespace rotation_plan_test

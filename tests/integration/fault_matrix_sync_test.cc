@@ -253,6 +253,33 @@ void check_nothing_changed(const Rig& rig, const std::vector<TargetRef>& targets
   check_truth(rig, targets);
 }
 
+// A sync, then a rotation whose TokenRequest reply is lost (the token is
+// minted) and whose generation Secret cannot be deleted: generation 2 stays
+// above the stored generation 1.
+ProcessResult rotate_leaving_orphan(const Rig& rig) {
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
+  rig.kube.add_fault({{"method", "POST"},
+                      {"path", "/serviceaccounts/flux-reconcile/token$"},
+                      {"action", "reset"},
+                      {"phase", "mid-body"}});
+  rig.kube.add_fault({{"method", "DELETE"},
+                      {"path", "/secrets/flux-kubeconfig-gen-2$"},
+                      {"action", "status"},
+                      {"status", 503},
+                      {"times", -1}});
+  auto run = rig.run("rotate", {"--github-repo", "acme/app"});
+  rig.kube.clear_faults();
+  return run;
+}
+
+// Whether the kube API accepts the token of `kubeconfig`.
+bool authenticates(const Rig& rig, const std::string& kubeconfig) {
+  return rig.kube
+             .request("GET", "/api/v1/namespaces/fluxkey/secrets", "", "",
+                      {{"Authorization", "Bearer " + token_of(kubeconfig)}})
+             .status == 200;
+}
+
 }  // namespace
 
 TEST_CASE("fault matrix sync: connection refused") {
@@ -358,6 +385,46 @@ TEST_CASE("fault matrix sync: connection reset") {
 
     auto again = rig.run("sync", {"--github-repo", "acme/app"});
     REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    check_truth(rig, {kApp});
+    check_no_orphans(rig);
+  }
+  SUBCASE("kube: the TokenRequest reset and its generation Secret not deletable: left, named") {
+    auto run = rotate_leaving_orphan(rig);
+    CHECK(run.exit_code == 1);
+    check_one_error(run, {"cannot mint a token for ServiceAccount fluxkey/flux-reconcile",
+                          "delete generation Secret fluxkey/flux-kubeconfig-gen-2 to revoke a "
+                          "token the API server may have minted"});
+    CHECK(run.err.find("warning") == std::string::npos);
+    // The stored generation 1 and what GitHub holds are untouched; generation
+    // 2's token lives, bound to a Secret no stored kubeconfig names.
+    CHECK(rig.annotation("fluxkey.io/generation") == "1");
+    const std::string first = rig.stored_kubeconfig();
+    check_truth(rig, {kApp});
+    CHECK(rig.generation_secrets() ==
+          std::set<std::string>{"flux-kubeconfig-gen-1", "flux-kubeconfig-gen-2"});
+    CHECK(rig.live_tokens() == 2);
+
+    // The next rotation deletes that orphan and keeps generation 1, the one
+    // running workflows hold, as the one before.
+    auto again = rig.run("rotate", {"--github-repo", "acme/app"});
+    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    CHECK(again.err.find("deleted generation Secret fluxkey/flux-kubeconfig-gen-2, left by a "
+                         "failed run") != std::string::npos);
+    CHECK(rig.generation_secrets() ==
+          std::set<std::string>{"flux-kubeconfig-gen-1", "flux-kubeconfig-gen-3"});
+    CHECK(rig.live_tokens() == 2);
+    CHECK(authenticates(rig, first));
+    check_truth(rig, {kApp});
+    check_no_orphans(rig);
+  }
+  SUBCASE("kube: revoke with a failed run's generation above the stored one: that one goes") {
+    REQUIRE(rotate_leaving_orphan(rig).exit_code == 1);
+    REQUIRE(rig.generation_secrets().size() == 2);
+    auto revoke = rig.run("revoke", {});
+    REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+    // The stored generation stays: it is what GitHub holds.
+    CHECK(rig.generation_secrets() == std::set<std::string>{"flux-kubeconfig-gen-1"});
+    CHECK(authenticates(rig, rig.stored_kubeconfig()));
     check_truth(rig, {kApp});
     check_no_orphans(rig);
   }

@@ -135,6 +135,32 @@ TEST_CASE("rotate keeps the previous generation; --revoke-previous kills every o
   CHECK_MESSAGE(works.exit_code == 0, works.err);
 }
 
+TEST_CASE("rotate --revoke-previous names the targets it leaves holding a revoked credential") {
+  Rig rig;
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app", "--github-repo", "acme/web"}).exit_code ==
+          0);
+  const std::string first = rig.stored_kubeconfig();
+  rig.github.add_fault({{"method", "PUT"},
+                        {"path", "/repos/acme/web/actions/secrets/FLUX_KUBECONFIG$"},
+                        {"action", "status"},
+                        {"status", 404},
+                        {"times", -1}});
+  auto run = rig.run("rotate", {"--github-repo", "acme/app", "--github-repo", "acme/web",
+                                "--github-repo", "acme/missing", "--revoke-previous"});
+  CHECK(run.exit_code == 3);
+  CHECK(run.err.find("--revoke-previous: repository acme/web still holds a revoked credential "
+                     "until the next successful sync") != std::string::npos);
+  // acme/missing never received a generation: it holds nothing to revoke.
+  CHECK(run.err.find("acme/missing still") == std::string::npos);
+  CHECK(rig.generation_secrets() == std::set<std::string>{"flux-kubeconfig-gen-2"});
+  // What acme/web holds is dead, as the line says.
+  CHECK(rig.github_kubeconfig("repo", "acme/web") == first);
+  CHECK(rig.kube
+            .request("GET", "/api/v1/namespaces/fluxkey/secrets", "", "",
+                     {{"Authorization", "Bearer " + token_of(first)}})
+            .status == 401);
+}
+
 TEST_CASE(
     "a failing target: exit 3, named with GitHub's message, recorded; the next sync pushes "
     "only it") {
