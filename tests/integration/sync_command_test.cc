@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
 #include "core/base64.h"
 #include "core/time.h"
+#include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
 #include "support/sync_rig.h"
@@ -333,6 +335,30 @@ TEST_CASE("status reports generations, expiry and per-target state; exit 1 near 
   auto warn = rig.run("status", {"--warn-before", "25h"});
   CHECK(warn.exit_code == 1);
   CHECK(warn.err.find("within --warn-before 25h") != std::string::npos);
+}
+
+TEST_CASE("status: a token past its expiry, or whose generation Secret is gone, is exit 1") {
+  Rig rig;
+  REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
+  const std::map<std::string, std::string> admin = {
+      {"Authorization", "Bearer " + kube_admin_token(rig.kube)}};
+  const std::string secret = "/api/v1/namespaces/fluxkey/secrets/flux-kubeconfig";
+  auto patched = rig.kube.request(
+      "PATCH", secret,
+      R"({"metadata":{"annotations":{"fluxkey.io/expires-at":"2026-01-01T00:00:00Z"}}})",
+      "application/merge-patch+json", admin);
+  REQUIRE_MESSAGE(patched.status == 200, patched.body);
+  auto expired = rig.run("status");
+  CHECK(expired.exit_code == 1);
+  CHECK(expired.err.find("expired at 2026-01-01T00:00:00Z") != std::string::npos);
+
+  auto deleted = rig.kube.request(
+      "DELETE", "/api/v1/namespaces/fluxkey/secrets/flux-kubeconfig-gen-1", "", "", admin);
+  REQUIRE_MESSAGE(deleted.status == 200, deleted.body);
+  auto gone = rig.run("status");
+  CHECK(gone.exit_code == 1);
+  CHECK(gone.err.find("revoked: the generation Secret of generation 1 is gone") !=
+        std::string::npos);
 }
 
 TEST_CASE("revoke deletes all generations but the newest; --all the newest too, and says so") {
