@@ -394,6 +394,26 @@ TEST_CASE("Client reports a failing exec plugin with its last words and the inst
   Harness e(empty.config());
   CHECK(error_of([&] { e.client.get("/a"); }).find("neither status.token") != std::string::npos);
 
+  // What it prints instead of the credential, and how it ends.
+  const std::vector<std::pair<std::string, std::string>> wrong = {
+      {"kill -9 $$\n", "was killed by signal 9"},
+      {"echo '{\"kind\":\"Config\"}'; exit 0\n", "printed something that is not an ExecCredential"},
+      {"echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/"
+       "v1beta1\",\"status\":{\"token\":\"x\"}}'; exit 0\n",
+       "answered with apiVersion \"client.authentication.k8s.io/v1beta1\", but the kubeconfig asks "
+       "for client.authentication.k8s.io/v1"},
+      {"echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\"}'; "
+       "exit 0\n",
+       "printed an ExecCredential without status"},
+  };
+  for (const auto& entry : wrong) {  // clang 14 cannot capture a structured binding
+    CAPTURE(entry.second);
+    ExecFixture fixture(R"({"token":"x"})", entry.first);
+    Harness w(fixture.config());
+    CHECK(error_of([&] { w.client.get("/a"); }).find(entry.second) != std::string::npos);
+    CHECK(w.state->requests.empty());
+  }
+
   RestConfig missing = plugin.config();
   missing.exec->command = "fluxkey-test-no-such-plugin";
   Harness m(missing);
