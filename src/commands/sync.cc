@@ -62,7 +62,6 @@ std::map<std::string, std::string> preflight(const SyncOptions& options,
 void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeconfig& stored,
                 const std::string& generation_secret, const Endpoint& endpoint,
                 const std::vector<rotation::GenerationSecret>& generations,
-                const std::vector<rotation::GenerationSecret>& orphans,
                 const std::map<std::string, std::string>& failures, bool read_github) {
   std::string out = "plan (--dry-run, nothing changed): " + plan.reason + "\n";
   if (plan.action == Plan::Action::kMint) {
@@ -92,7 +91,7 @@ void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeco
              g.name + (options.revoke_previous ? " (revoking its token)" : "") + "\n";
     }
   }
-  for (const auto& g : orphans) {
+  for (const auto& g : plan.orphans) {
     out += "  would delete generation Secret " + options.service_account.namespace_ + "/" + g.name +
            ", left by a failed run (no stored kubeconfig names it)\n";
   }
@@ -167,11 +166,9 @@ class Sync {
       logger().info(plan.reason);
       return ExitCode::kOk;
     }
-    // A failed run's generations, told apart before this run stores one. They
-    // still count above for numbering: a name is never used twice.
-    const auto orphans = rotation::orphan_generations(generations, stored.generation);
+    // What is left once prune has deleted the orphans.
     std::erase_if(generations, [&](const rotation::GenerationSecret& g) {
-      return std::any_of(orphans.begin(), orphans.end(),
+      return std::any_of(plan.orphans.begin(), plan.orphans.end(),
                          [&](const auto& o) { return o.generation == g.generation; });
     });
 
@@ -184,7 +181,7 @@ class Sync {
 
     if (options_.dry_run) {
       print_plan(options_, plan, stored, store_.generation_name(plan.generation), endpoint,
-                 generations, orphans, failures, read_github);
+                 generations, failures, read_github);
       return failures.empty() ? ExitCode::kOk : ExitCode::kFailed;
     }
     if (!plan.to_push.empty() && failures.size() == plan.to_push.size()) {
@@ -209,7 +206,7 @@ class Sync {
           {store_.generation_name(plan.generation), plan.generation, Clock::now()});
     }
     push(plan, stored, failures);
-    prune(plan.generation, stored, generations, orphans);
+    prune(plan, stored, generations);
     return report(plan, failures);
   }
 
@@ -396,9 +393,9 @@ class Sync {
   }
 
   // `generations` holds no orphan: those go whatever the targets hold.
-  void prune(long newest, const StoredKubeconfig& stored,
-             const std::vector<rotation::GenerationSecret>& generations,
-             const std::vector<rotation::GenerationSecret>& orphans) {
+  void prune(const Plan& plan, const StoredKubeconfig& stored,
+             const std::vector<rotation::GenerationSecret>& generations) {
+    const long newest = plan.generation;
     try {
       check_lease("deleting earlier generations; the next sync deletes them");
     } catch (const Error& e) {
@@ -406,7 +403,7 @@ class Sync {
       return;
     }
     const std::string& ns = options_.service_account.namespace_;
-    for (const auto& g : orphans) {
+    for (const auto& g : plan.orphans) {
       try {
         store_.delete_generation(g.name);
         logger().info("deleted generation Secret " + ns + "/" + g.name +

@@ -49,6 +49,8 @@ std::string why_renew(const PlanInput& input, const StoredKubeconfig& stored,
 Plan plan_sync(const PlanInput& input, const StoredKubeconfig& stored,
                const std::vector<GenerationSecret>& generations, Clock::time_point now) {
   Plan plan;
+  plan.orphans = orphan_generations(generations, stored.generation);
+  // Orphans count for numbering: a generation's name is never used twice.
   long newest = stored.generation;
   for (const auto& g : generations) newest = std::max(newest, g.generation);
 

@@ -28,6 +28,9 @@ struct Plan {
   std::string reason;
   long generation = 0;  // the generation the targets end up with
   std::vector<github::Target> to_push;
+  // Generation Secrets a failed run left (orphan_generations): deleted by a
+  // run that changes anything, whatever the targets hold.
+  std::vector<GenerationSecret> orphans;
 };
 
 Plan plan_sync(const PlanInput& input, const StoredKubeconfig& stored,

@@ -110,8 +110,10 @@ TEST_CASE("rotation plan: the next generation follows the highest one seen anywh
   s.expires_at = kNow;  // due
   CHECK(plan_sync(input(), s, alive({3, 4}), kNow).generation == 5);
   // A generation Secret newer than the annotation (an interrupted run) is
-  // never reused.
-  CHECK(plan_sync(input(), s, alive({4, 7}), kNow).generation == 8);
+  // never reused, and the plan names it to delete.
+  Plan plan = plan_sync(input(), s, alive({4, 7}), kNow);
+  CHECK(plan.generation == 8);
+  CHECK(names(plan.orphans) == std::vector<long>{7});
 }
 
 TEST_CASE("rotation plan: pruning keeps the newest and the one before, or only the newest") {
