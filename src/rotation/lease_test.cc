@@ -359,39 +359,36 @@ bool eventually(const std::function<bool()>& done) {
 
 TEST_CASE("lease: the holder renews from the Lease as last written, and releases that") {
   Renewing r(LeaseServer::Put::kLand, milliseconds(20));
-  auto& server = r.server;
-  auto& run = r.run;
-  REQUIRE(eventually([&] { return server->renewals().size() >= 3; }));
-  CHECK_NOTHROW(run->check_held("pushing"));
-  run->release();
+  REQUIRE(eventually([&] { return r.server->renewals().size() >= 3; }));
+  CHECK_NOTHROW(r.run->check_held("pushing"));
+  r.run->release();
 
-  auto renewals = server->renewals();
+  auto renewals = r.server->renewals();
   REQUIRE(renewals.size() >= 3);
   std::string previous_time;
   for (size_t i = 0; i < renewals.size(); ++i) {
     CAPTURE(i);
     // Each renewal carries the resourceVersion the one before it got back.
     CHECK(renewals[i]["metadata"]["resourceVersion"] == std::to_string(i + 1));
-    CHECK(renewals[i]["spec"]["holderIdentity"] == run->identity());
+    CHECK(renewals[i]["spec"]["holderIdentity"] == r.run->identity());
     const std::string renew_time = renewals[i]["spec"]["renewTime"].get<std::string>();
     CHECK(renew_time > previous_time);
     previous_time = renew_time;
   }
   // The release follows the last renewal.
-  CHECK(server->puts.size() == renewals.size() + 1);
-  CHECK(server->puts.back()["metadata"]["resourceVersion"] == std::to_string(renewals.size() + 1));
-  CHECK(server->landed["spec"]["holderIdentity"] == "");
+  CHECK(r.server->puts.size() == renewals.size() + 1);
+  CHECK(r.server->puts.back()["metadata"]["resourceVersion"] ==
+        std::to_string(renewals.size() + 1));
+  CHECK(r.server->landed["spec"]["holderIdentity"] == "");
 }
 
 TEST_CASE("lease: a renewal whose reply was lost is found landed, and the Lease still held") {
   Renewing r(LeaseServer::Put::kLandReplyLost, milliseconds(20));
-  auto& server = r.server;
-  auto& run = r.run;
-  REQUIRE(eventually([&] { return server->renewals().size() >= 3; }));
-  CHECK_NOTHROW(run->check_held("pushing"));
-  server->set(LeaseServer::Put::kLand);
-  run->release();
-  auto renewals = server->renewals();
+  REQUIRE(eventually([&] { return r.server->renewals().size() >= 3; }));
+  CHECK_NOTHROW(r.run->check_held("pushing"));
+  r.server->set(LeaseServer::Put::kLand);
+  r.run->release();
+  auto renewals = r.server->renewals();
   REQUIRE(renewals.size() >= 3);
   for (size_t i = 0; i < renewals.size(); ++i) {
     CHECK(renewals[i]["metadata"]["resourceVersion"] == std::to_string(i + 1));
@@ -400,38 +397,34 @@ TEST_CASE("lease: a renewal whose reply was lost is found landed, and the Lease 
 
 TEST_CASE("lease: once another run holds it, check_held stops the run, naming that run") {
   Renewing r(LeaseServer::Put::kTakenOver, milliseconds(20));
-  auto& server = r.server;
-  auto& run = r.run;
-  REQUIRE(eventually([&] { return !server->renewals().empty(); }));
+  REQUIRE(eventually([&] { return !r.server->renewals().empty(); }));
   // The renewal's Conflict and the read after it: then the run knows.
   REQUIRE(eventually([&] {
     try {
-      run->check_held("pushing");
+      r.run->check_held("pushing");
       return false;
     } catch (const Error&) {
       return true;
     }
   }));
   CHECK_THROWS_WITH_AS(
-      run->check_held("pushing to repository acme/app"),
+      r.run->check_held("pushing to repository acme/app"),
       "Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run (other_9); "
       "stopped before pushing to repository acme/app",
       Error);
   // It stopped renewing once it knew, and its release leaves the new holder be.
-  CHECK_NOTHROW(run->release());
-  CHECK(server->puts.size() == 2);
-  CHECK(server->landed["spec"]["holderIdentity"] == "other_9");
+  CHECK_NOTHROW(r.run->release());
+  CHECK(r.server->puts.size() == 2);
+  CHECK(r.server->landed["spec"]["holderIdentity"] == "other_9");
 }
 
 TEST_CASE("lease: not renewed for two thirds of its duration, check_held stops the run") {
   // fast(): a duration of 1 s, so the deadline is at 667 ms.
   Renewing r(LeaseServer::Put::kUnavailable, milliseconds(200));
-  auto& server = r.server;
-  auto& run = r.run;
-  CHECK_NOTHROW(run->check_held("pushing"));
+  CHECK_NOTHROW(r.run->check_held("pushing"));
   std::this_thread::sleep_for(milliseconds(700));
   try {
-    run->check_held("deleting earlier generations");
+    r.run->check_held("deleting earlier generations");
     FAIL("no error past the renew deadline");
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -440,11 +433,11 @@ TEST_CASE("lease: not renewed for two thirds of its duration, check_held stops t
     CHECK(message.ends_with(
         ", so another fluxkey run may take it over; stopped before deleting earlier generations"));
   }
-  server->set(LeaseServer::Put::kLand);
-  run->release();
+  r.server->set(LeaseServer::Put::kLand);
+  r.run->release();
   // Every renewal was tried 5 times; after a failure the next came sooner
   // than every 200 ms (which allows 3 renewals in 700 ms).
-  CHECK(server->renewals().size() >= 5 * 4);
+  CHECK(r.server->renewals().size() >= 5 * 4);
 }
 
 TEST_CASE("parse_lease: fields of another type read as empty, not thrown (fuzz)") {
