@@ -166,7 +166,8 @@ class Sync {
       logger().info(plan.reason);
       return ExitCode::kOk;
     }
-    // What is left once prune has deleted the orphans.
+    // Prune deletes the orphans on their own, whatever the targets hold; the
+    // rest of the run weighs only the generations once stored.
     std::erase_if(generations, [&](const rotation::GenerationSecret& g) {
       return std::any_of(plan.orphans.begin(), plan.orphans.end(),
                          [&](const auto& o) { return o.generation == g.generation; });
