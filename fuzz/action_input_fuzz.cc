@@ -1,12 +1,11 @@
 // The kubeconfig as a workflow hands it over: the action's `kubeconfig`
 // input (action::secrets_in_input, decode_input, load_input) and
-// FLUXKEY_KUBECONFIG_DATA (flux::load_reconcile_config), each base64 or the
+// FLUXKEY_KUBECONFIG_DATA (flux::parse_kubeconfig_data), each base64 or the
 // YAML itself. Both resolve relative file names against the working
 // directory: here every such read fails as a missing file (fuzz_support.h).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -28,11 +27,12 @@ std::string load_message(const std::string& input) {
                                            [&] { fluxkey::action::load_input(input, kNow); });
 }
 
+// The value load_reconcile_config reads from the environment, handed over
+// directly: a setenv per input would keep every value it replaced (glibc
+// never frees them), and the process would grow by the input's size each time.
 std::string reconcile_config_message(const std::string& data) {
-  return fluxkey::fuzz::expect_errors_only("load_reconcile_config", [&] {
-    ::setenv(fluxkey::flux::kKubeconfigDataEnv, data.c_str(), 1);
-    fluxkey::flux::load_reconcile_config({});
-  });
+  return fluxkey::fuzz::expect_errors_only("parse_kubeconfig_data",
+                                           [&] { fluxkey::flux::parse_kubeconfig_data(data, {}); });
 }
 
 }  // namespace

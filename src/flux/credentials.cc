@@ -23,9 +23,8 @@ std::string decode_kubeconfig_data(const std::string& data) {
   return text.str();
 }
 
-kube::RestConfig load_reconcile_config(const kube::ConnectionOptions& connection) {
-  const char* data = std::getenv(kKubeconfigDataEnv);
-  if (data == nullptr) return kube::load_rest_config(connection);
+kube::RestConfig parse_kubeconfig_data(const std::string& data,
+                                       const kube::ConnectionOptions& connection) {
   // fluxkey's decoded copy of the credentials, wiped once parsed. (The
   // variable itself stays in the environment; children never get it.)
   const SecretString yaml(decode_kubeconfig_data(data));
@@ -36,6 +35,12 @@ kube::RestConfig load_reconcile_config(const kube::ConnectionOptions& connection
   }
   return kube::parse_kubeconfig(yaml.str(), std::string("$") + kKubeconfigDataEnv,
                                 connection.context);
+}
+
+kube::RestConfig load_reconcile_config(const kube::ConnectionOptions& connection) {
+  const char* data = std::getenv(kKubeconfigDataEnv);
+  if (data == nullptr) return kube::load_rest_config(connection);
+  return parse_kubeconfig_data(data, connection);
 }
 
 std::optional<Clock::time_point> jwt_expiry(const std::string& token) {

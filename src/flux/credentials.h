@@ -20,8 +20,14 @@ constexpr const char* kKubeconfigDataEnv = "FLUXKEY_KUBECONFIG_DATA";
 // YAML itself. Never echoes the data in an error.
 std::string decode_kubeconfig_data(const std::string& data);
 
-// FLUXKEY_KUBECONFIG_DATA when set (UsageError when set but empty or not a
-// kubeconfig), else kube::load_rest_config(connection).
+// The kubeconfig FLUXKEY_KUBECONFIG_DATA holds, `data` being its value, at
+// connection.context or its current context. UsageError when it is empty
+// or not a kubeconfig.
+kube::RestConfig parse_kubeconfig_data(const std::string& data,
+                                       const kube::ConnectionOptions& connection);
+
+// parse_kubeconfig_data of FLUXKEY_KUBECONFIG_DATA when set, else
+// kube::load_rest_config(connection).
 kube::RestConfig load_reconcile_config(const kube::ConnectionOptions& connection);
 
 // The `exp` claim of a JWT bearer token, read without verifying anything

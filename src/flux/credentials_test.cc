@@ -63,6 +63,21 @@ TEST_CASE("FLUXKEY_KUBECONFIG_DATA wins over --kubeconfig and keeps its context 
   CHECK(config.origin.find("FLUXKEY_KUBECONFIG_DATA") != std::string::npos);
 }
 
+TEST_CASE("parse_kubeconfig_data reads the value it is given, at the context asked for") {
+  EnvGuard env;
+  env.set(kKubeconfigDataEnv, "not: [a kubeconfig");
+  kube::RestConfig config = parse_kubeconfig_data(kKubeconfig, {"", "ci"});
+  CHECK(config.token == kToken);
+  CHECK(config.default_namespace == "apps");
+  try {
+    parse_kubeconfig_data(kKubeconfig, {"", "staging"});
+    FAIL("a context the kubeconfig lacks was accepted");
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()).find("staging") != std::string::npos);
+    CHECK(std::string(e.what()).find(kToken) == std::string::npos);
+  }
+}
+
 TEST_CASE("bad FLUXKEY_KUBECONFIG_DATA is a usage error that never quotes it") {
   std::string empty = usage_error("  \n");
   CHECK(empty.find("set but empty") != std::string::npos);
