@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -12,7 +13,8 @@ namespace fluxkey::commands {
 
 namespace {
 
-ExitCode revoke(const RevokeOptions& options, kube::Client& kube) {
+// `lease` is null for a dry run, which changes nothing.
+ExitCode revoke(const RevokeOptions& options, kube::Client& kube, const rotation::RunLease* lease) {
   rotation::Store store(kube, options.k8s_secret, options.service_account);
   rotation::StoredKubeconfig stored = store.read();
   auto generations = store.generations();
@@ -55,10 +57,13 @@ ExitCode revoke(const RevokeOptions& options, kube::Client& kube) {
   // The stored state says "revoked" before the tokens die, so that status
   // and the next sync never trust a kubeconfig that may already be dead.
   if (options.all && stored.exists) {
+    lease->check_held("marking Secret " + options.k8s_secret.str() + " revoked");
     stored.revoked_at = Clock::now();
     store.write(stored);
   }
   for (const auto& g : doomed) {
+    lease->check_held("deleting generation Secret " + ns + "/" + g.name +
+                      "; run fluxkey revoke again");
     store.delete_generation(g.name);
     logger().info("revoked generation " + std::to_string(g.generation) +
                   ": deleted generation Secret " + ns + "/" + g.name);
@@ -78,11 +83,13 @@ ExitCode revoke(const RevokeOptions& options, kube::Client& kube) {
 }  // namespace
 
 // Like sync, revoke holds the Lease so that it never deletes a generation a
-// concurrent rotation is about to store or push.
+// concurrent rotation is about to store or push, and renews it: the deletes
+// may outlast it when the API server is slow.
 ExitCode run_revoke(const RevokeOptions& options, kube::Client& kube) {
-  if (options.dry_run) return revoke(options, kube);
-  rotation::RunLease lease(kube, options.k8s_secret, nullptr);
-  ExitCode code = revoke(options, kube);
+  if (options.dry_run) return revoke(options, kube, nullptr);
+  rotation::RunLease lease(kube, options.k8s_secret,
+                           [&kube] { return std::make_unique<kube::Client>(kube.config()); });
+  ExitCode code = revoke(options, kube, &lease);
   lease.release();
   return code;
 }

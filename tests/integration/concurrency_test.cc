@@ -23,6 +23,8 @@ namespace {
 
 // Test-only credential, never a real one.
 constexpr const char* kGitHubToken = "ghp_concurrencyTestToken0000000000000000";
+constexpr const char* kLeasePath =
+    "/apis/coordination.k8s.io/v1/namespaces/fluxkey/leases/flux-kubeconfig";
 
 struct Stand {
   SimProcess kube{binary_from_env("KUBE_SIM")};
@@ -68,6 +70,27 @@ struct Stand {
       }
     }
     return out;
+  }
+  // Waits for fluxkey to hold the Lease, then hands it to another holder, as
+  // a run that found it expired would.
+  void take_lease_over() const {
+    json lease;
+    for (int i = 0; i < 500; ++i) {  // 5 s at most
+      auto reply = as(admin_token, kLeasePath);
+      if (reply.status == 200 && reply.json()["spec"].value("holderIdentity", "") != "") {
+        lease = reply.json();
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE_MESSAGE(!lease.is_null(), "fluxkey never took the Lease");
+    lease["spec"]["holderIdentity"] = "laptop_7f3e";
+    auto taken = kube.request("PUT", kLeasePath, lease.dump(), "application/json",
+                              {{"Authorization", "Bearer " + admin_token}});
+    REQUIRE_MESSAGE(taken.status == 200, taken.body);
+  }
+  std::string lease_holder() const {
+    return as(admin_token, kLeasePath).json()["spec"].value("holderIdentity", "");
   }
   size_t live_tokens() const {
     size_t n = 0;
@@ -135,22 +158,7 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
   BackgroundFluxkey run(
       args, {{"SSL_CERT_FILE", stand.github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}});
 
-  const std::string lease_path =
-      "/apis/coordination.k8s.io/v1/namespaces/fluxkey/leases/flux-kubeconfig";
-  json lease;
-  for (int i = 0; i < 500; ++i) {  // 5 s at most
-    auto reply = stand.as(stand.admin_token, lease_path);
-    if (reply.status == 200 && reply.json()["spec"].value("holderIdentity", "") != "") {
-      lease = reply.json();
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE_MESSAGE(!lease.is_null(), "fluxkey never took the Lease");
-  lease["spec"]["holderIdentity"] = "laptop_7f3e";
-  auto taken = stand.kube.request("PUT", lease_path, lease.dump(), "application/json",
-                                  {{"Authorization", "Bearer " + stand.admin_token}});
-  REQUIRE_MESSAGE(taken.status == 200, taken.body);
+  stand.take_lease_over();
 
   ProcessResult result = run.wait(std::chrono::seconds(60));
   CAPTURE(result.err);
@@ -190,7 +198,36 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
   CHECK(pushed >= 1);
   CHECK(stopped >= 1);
   // The other run's Lease is left as it is.
-  CHECK(stand.as(stand.admin_token, lease_path).json()["spec"]["holderIdentity"] == "laptop_7f3e");
+  CHECK(stand.lease_holder() == "laptop_7f3e");
+}
+
+// revoke renews the Lease as sync does. Its first delete answers after 11 s,
+// past the first renewal (at 10 s), which finds the Lease taken over: revoke
+// deletes nothing more.
+TEST_CASE("a revoke whose Lease is taken over deletes no more generation Secrets") {
+  Stand stand;
+  for (int i = 0; i < 2; ++i) REQUIRE(stand.sync_force().exit_code == 0);
+  const std::string secrets = "/api/v1/namespaces/fluxkey/secrets/";
+  REQUIRE(stand.as(stand.admin_token, secrets + "flux-kubeconfig-gen-1").status == 200);
+  stand.kube.control("POST", "/_sim/faults",
+                     {{"method", "DELETE"},
+                      {"path", "/secrets/flux-kubeconfig-gen-"},
+                      {"action", "delay"},
+                      {"delay_ms", 11'000}});
+  BackgroundFluxkey run(
+      {"revoke", "--all", "--kubeconfig", stand.kube.state_dir() + "/admin.kubeconfig"}, {});
+  stand.take_lease_over();
+
+  ProcessResult result = run.wait(std::chrono::seconds(60));
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
+                        "(laptop_7f3e); stopped before deleting generation Secret "
+                        "fluxkey/flux-kubeconfig-gen-2; run fluxkey revoke again") !=
+        std::string::npos);
+  CHECK(stand.as(stand.admin_token, secrets + "flux-kubeconfig-gen-1").status == 404);
+  CHECK(stand.as(stand.admin_token, secrets + "flux-kubeconfig-gen-2").status == 200);
+  CHECK(stand.lease_holder() == "laptop_7f3e");
 }
 
 }  // namespace concurrency_test
