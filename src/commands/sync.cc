@@ -393,18 +393,27 @@ class Sync {
     });
   }
 
+  // False, with a warning, once this run may no longer hold the Lease: the
+  // pushes are done and recorded, so what is left to delete waits.
+  bool may_prune() const {
+    try {
+      check_lease(options_.revoke_previous
+                      ? "revoking earlier generations; `fluxkey revoke` revokes them"
+                      : "deleting earlier generations; the next sync deletes them");
+      return true;
+    } catch (const Error& e) {
+      logger().warn(e.what());
+      return false;
+    }
+  }
+
   // `generations` holds no orphan: those go whatever the targets hold.
   void prune(const Plan& plan, const StoredKubeconfig& stored,
              const std::vector<rotation::GenerationSecret>& generations) {
     const long newest = plan.generation;
-    try {
-      check_lease("deleting earlier generations; the next sync deletes them");
-    } catch (const Error& e) {
-      logger().warn(e.what());
-      return;
-    }
     const std::string& ns = options_.service_account.namespace_;
     for (const auto& g : plan.orphans) {
+      if (!may_prune()) return;
       try {
         store_.delete_generation(g.name);
         logger().info("deleted generation Secret " + ns + "/" + g.name +
@@ -427,6 +436,7 @@ class Sync {
     }
     auto doomed = rotation::generations_to_prune(generations, newest, options_.revoke_previous);
     for (const auto& g : doomed) {
+      if (!may_prune()) return;
       try {
         store_.delete_generation(g.name);
       } catch (const Error& e) {

@@ -243,13 +243,16 @@ bool RunLease::renew(kube::Client& renewer) {
   return true;
 }
 
+std::string RunLease::taken_over(const std::string& holder) const {
+  return "Lease " + name_.str() + " was taken over by " +
+         (holder.empty() ? std::string("someone else") : "another fluxkey run (" + holder + ")");
+}
+
 void RunLease::check_held(const std::string& next) const {
   std::lock_guard lock(mu_);
   if (lost_) {
-    throw Error("Lease " + name_.str() + " was taken over by " +
-                (lost_to_.empty() ? std::string("someone else")
-                                  : "another fluxkey run (" + lost_to_ + ")") +
-                "; stopped before " + next);
+    loss_reported_ = true;
+    throw Error(taken_over(lost_to_) + "; stopped before " + next);
   }
   const auto since =
       std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - written_at_);
@@ -269,6 +272,7 @@ void RunLease::release() {
   }
   wake_.notify_all();
   if (renewer_.joinable()) renewer_.join();
+  if (lost_) return report_late_loss(lost_to_);
 
   // As client-go releases: the holder cleared, the shortest duration.
   kube::Json body = held_;
@@ -298,9 +302,21 @@ void RunLease::release() {
     } catch (const Error& e) {
       throw Error("cannot release Lease " + name_.str() + ": " + e.what() + after);
     }
-    if (!current || parse_lease(*current).holder != identity_) return;
+    // Deleted: nobody holds it, nothing to release.
+    if (!current) return;
+    if (parse_lease(*current).holder != identity_) {
+      return report_late_loss(parse_lease(*current).holder);
+    }
     body["metadata"]["resourceVersion"] = parse_lease(*current).resource_version;
   }
+}
+
+void RunLease::report_late_loss(const std::string& holder) const {
+  // A loss check_held found has had its error line already.
+  if (loss_reported_) return;
+  logger().warn(taken_over(holder) +
+                " before this run released it: its last change may have overlapped that run; "
+                "`fluxkey status` shows what is stored");
 }
 
 }  // namespace fluxkey::rotation

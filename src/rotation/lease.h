@@ -81,7 +81,8 @@ class RunLease {
 
   // Clears the holder so that a waiting run goes on at once. Throws Error
   // when the Lease cannot be written (the next run would wait a whole
-  // duration for it to expire).
+  // duration for it to expire). A Lease another run holds by then is left
+  // alone, with a warning unless check_held has reported it.
   void release();
 
   // Throws Error when this run can no longer be sure it holds the Lease:
@@ -101,6 +102,10 @@ class RunLease {
   // One renewal by the renewing thread; false once another run holds the Lease.
   bool renew(kube::Client& renewer);
   std::string path() const;
+  // "Lease NS/NAME was taken over by ..." naming `holder` (empty: unknown).
+  std::string taken_over(const std::string& holder) const;
+  // Warns, at release, of a takeover no check_held has reported.
+  void report_late_loss(const std::string& holder) const;
 
   kube::Client& client_;
   NamespacedName name_;
@@ -115,9 +120,10 @@ class RunLease {
   // When the last write of it that landed was sent: a waiting run's count
   // of a whole duration cannot have started before.
   std::chrono::steady_clock::time_point written_at_;
-  std::string renew_error_;  // why the last renewal failed; empty after one that landed
-  bool lost_ = false;        // another run took the Lease over...
-  std::string lost_to_;      // ...and holds it now (empty: nobody)
+  std::string renew_error_;             // why the last renewal failed; empty after one that landed
+  bool lost_ = false;                   // another run took the Lease over...
+  std::string lost_to_;                 // ...and holds it now (empty: nobody)
+  mutable bool loss_reported_ = false;  // check_held has thrown for it
   std::thread renewer_;
 };
 

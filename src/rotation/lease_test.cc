@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kube/test_support.h"
+#include "support/captured_log.h"
 
 namespace rotation_lease_test {
 
@@ -16,6 +17,7 @@ using namespace fluxkey::rotation;
 using fluxkey::kube::Json;
 using fluxkey::kube::testing::FakeState;
 using fluxkey::kube::testing::FakeTransport;
+using fluxkey::testing::CapturedLog;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -190,8 +192,12 @@ TEST_CASE("lease: a release that finds the Lease taken over leaves it alone") {
   h.state->push(409, kConflict);
   h.state->push(200, lease("other_2", "2026-11-28T00:01:00.000000Z", 1, "6"));
   RunLease run(h.client, kName, nullptr, fast());
+  CapturedLog log;
   CHECK_NOTHROW(run.release());
   CHECK(h.state->requests.size() == 4);
+  // No check_held saw it: the run may have changed something meanwhile.
+  CHECK(log.text().find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
+                        "(other_2) before this run released it") != std::string::npos);
 }
 
 // The create lands but its reply is lost; the retry meets it as a Conflict.
@@ -412,10 +418,24 @@ TEST_CASE("lease: once another run holds it, check_held stops the run, naming th
       "Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run (other_9); "
       "stopped before pushing to repository acme/app",
       Error);
-  // It stopped renewing once it knew, and its release leaves the new holder be.
+  // It stopped renewing once it knew; its release writes nothing, and says
+  // nothing more.
+  CapturedLog log;
   CHECK_NOTHROW(r.run->release());
-  CHECK(r.server->puts.size() == 2);
+  CHECK(r.server->puts.size() == 1);
   CHECK(r.server->landed["spec"]["holderIdentity"] == "other_9");
+  CHECK(log.text().find("taken over") == std::string::npos);
+}
+
+TEST_CASE("lease: a takeover no check_held reported is a warning at release") {
+  Renewing r(LeaseServer::Put::kTakenOver, milliseconds(20));
+  REQUIRE(eventually([&] { return !r.server->renewals().empty(); }));
+  CapturedLog log;
+  CHECK_NOTHROW(r.run->release());
+  CHECK(r.server->landed["spec"]["holderIdentity"] == "other_9");
+  CHECK(log.text().find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
+                        "(other_9) before this run released it: its last change may have "
+                        "overlapped that run") != std::string::npos);
 }
 
 TEST_CASE("lease: not renewed for two thirds of its duration, check_held stops the run") {

@@ -44,12 +44,23 @@ struct Stand {
     admin_token = kube_admin_token(kube);
   }
 
+  std::vector<std::string> sync_force_args() const {
+    return {"sync",
+            "--force",
+            "--kubeconfig",
+            kube.state_dir() + "/admin.kubeconfig",
+            "--github-api-url",
+            github.url(),
+            "--github-repo",
+            "acme/app",
+            "--github-org",
+            "acme"};
+  }
+  Env github_env() const {
+    return {{"SSL_CERT_FILE", github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}};
+  }
   ProcessResult sync_force() const {
-    return run_fluxkey(
-        {"sync", "--force", "--kubeconfig", kube.state_dir() + "/admin.kubeconfig",
-         "--github-api-url", github.url(), "--github-repo", "acme/app", "--github-org", "acme"},
-        {{"SSL_CERT_FILE", github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}},
-        std::chrono::seconds(60));
+    return run_fluxkey(sync_force_args(), github_env(), std::chrono::seconds(60));
   }
 
   HttpReply as(const std::string& token, const std::string& path) const {
@@ -155,8 +166,7 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
                                    "--github-api-url",
                                    stand.github.url()};
   for (const auto& repo : repos) args.insert(args.end(), {"--github-repo", repo});
-  BackgroundFluxkey run(
-      args, {{"SSL_CERT_FILE", stand.github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}});
+  BackgroundFluxkey run(args, stand.github_env());
 
   stand.take_lease_over();
 
@@ -166,7 +176,8 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
   CHECK(result.err.find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
                         "(laptop_7f3e); stopped before pushing to repository acme/app") !=
         std::string::npos);
-  CHECK(result.err.find("stopped before deleting earlier generations") != std::string::npos);
+  CHECK(result.err.find("deleted generation Secret") == std::string::npos);
+  CHECK(result.err.find("before this run released it") == std::string::npos);
 
   // The Secret says which targets got the new kubeconfig, and GitHub agrees.
   json secret = stand.cluster_secret();
@@ -198,6 +209,42 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
   CHECK(pushed >= 1);
   CHECK(stopped >= 1);
   // The other run's Lease is left as it is.
+  CHECK(stand.lease_holder() == "laptop_7f3e");
+}
+
+// The Lease taken over once the pushes are done: a rotate with
+// --revoke-previous deletes generations 1 and 2, and the first delete takes
+// 11 s, past the first renewal (at 10 s), which finds the Lease taken. The
+// run has pushed and recorded everything; it deletes no other generation.
+TEST_CASE("a rotate whose Lease is taken over while it prunes deletes no more") {
+  Stand stand;
+  for (int i = 0; i < 2; ++i) REQUIRE(stand.sync_force().exit_code == 0);
+  stand.kube.control("POST", "/_sim/faults",
+                     {{"method", "DELETE"},
+                      {"path", "/secrets/flux-kubeconfig-gen-"},
+                      {"action", "delay"},
+                      {"delay_ms", 11'000}});
+  std::vector<std::string> args = stand.sync_force_args();
+  args.erase(args.begin(), args.begin() + 2);  // sync --force
+  args.insert(args.begin(), {"rotate", "--revoke-previous"});
+  BackgroundFluxkey rotate(args, stand.github_env());
+  stand.take_lease_over();
+  ProcessResult result = rotate.wait(std::chrono::seconds(60));
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.err.find("deleted generation Secret fluxkey/flux-kubeconfig-gen-1") !=
+        std::string::npos);
+  CHECK(result.err.find("Lease fluxkey/flux-kubeconfig was taken over by another fluxkey run "
+                        "(laptop_7f3e); stopped before revoking earlier generations; `fluxkey "
+                        "revoke` revokes them") != std::string::npos);
+  CHECK(result.err.find("before this run released it") == std::string::npos);
+  const json annotations = stand.cluster_secret()["metadata"]["annotations"];
+  CHECK(annotations.value("fluxkey.io/generation", "") == "3");
+  const json records = json::parse(annotations.value("fluxkey.io/targets", "{}"));
+  REQUIRE(records.size() == 2);
+  for (const auto& record : records) CHECK(record.value("generation", 0L) == 3);
+  const std::string secrets = "/api/v1/namespaces/fluxkey/secrets/flux-kubeconfig-gen-";
+  CHECK(stand.as(stand.admin_token, secrets + "2").status == 200);
   CHECK(stand.lease_holder() == "laptop_7f3e");
 }
 
