@@ -43,7 +43,7 @@ ExitCode revoke(const RevokeOptions& options, kube::Client& kube, const rotation
   if (options.dry_run) {
     std::string plan = "plan (--dry-run, nothing changed):\n";
     for (const auto& g : doomed) {
-      plan += "  would delete generation Secret " + ns + "/" + g.name +
+      plan += "  would delete " + store.generation_ref(g.name) +
               ", revoking the token of generation " + std::to_string(g.generation) + "\n";
     }
     if (options.all && stored.exists) {
@@ -62,11 +62,10 @@ ExitCode revoke(const RevokeOptions& options, kube::Client& kube, const rotation
     store.write(stored);
   }
   for (const auto& g : doomed) {
-    lease->check_held("deleting generation Secret " + ns + "/" + g.name +
-                      "; run fluxkey revoke again");
+    lease->check_held("deleting " + store.generation_ref(g.name) + "; run fluxkey revoke again");
     store.delete_generation(g.name);
-    logger().info("revoked generation " + std::to_string(g.generation) +
-                  ": deleted generation Secret " + ns + "/" + g.name);
+    logger().info("revoked generation " + std::to_string(g.generation) + ": deleted " +
+                  store.generation_ref(g.name));
   }
   if (options.all) {
     std::string targets;

@@ -65,10 +65,10 @@ void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeco
                 const std::map<std::string, std::string>& failures, bool read_github) {
   std::string out = "plan (--dry-run, nothing changed): " + plan.reason + "\n";
   if (plan.action == Plan::Action::kMint) {
-    out += "  would create generation Secret " + options.service_account.namespace_ + "/" +
-           generation_secret + " and mint a token for ServiceAccount " +
-           options.service_account.str() + " bound to it, valid " +
-           seconds_text(options.token_ttl) + "\n";
+    out += "  would create " +
+           rotation::generation_secret_ref(options.service_account.namespace_, generation_secret) +
+           " and mint a token for ServiceAccount " + options.service_account.str() +
+           " bound to it, valid " + seconds_text(options.token_ttl) + "\n";
     out += "  would store the kubeconfig (server " + endpoint.server + ", from " +
            endpoint.server_source + "; CA: " + endpoint.ca_source + ") in Secret " +
            options.k8s_secret.str() + (stored.exists ? "" : " (new)") + "\n";
@@ -87,12 +87,14 @@ void print_plan(const SyncOptions& options, const Plan& plan, const StoredKubeco
     auto prune =
         rotation::generations_to_prune(generations, plan.generation, options.revoke_previous);
     for (const auto& g : prune) {
-      out += "  would delete generation Secret " + options.service_account.namespace_ + "/" +
-             g.name + (options.revoke_previous ? " (revoking its token)" : "") + "\n";
+      out += "  would delete " +
+             rotation::generation_secret_ref(options.service_account.namespace_, g.name) +
+             (options.revoke_previous ? " (revoking its token)" : "") + "\n";
     }
   }
   for (const auto& g : plan.orphans) {
-    out += "  would delete generation Secret " + options.service_account.namespace_ + "/" + g.name +
+    out += "  would delete " +
+           rotation::generation_secret_ref(options.service_account.namespace_, g.name) +
            ", left by a failed run (no stored kubeconfig names it)\n";
   }
   std::fputs(out.c_str(), stdout);
@@ -218,12 +220,10 @@ class Sync {
       uid = store_.create_generation(generation);
     } catch (const kube::ApiError& e) {
       if (e.status() == 409) {
-        throw Error("generation Secret " + sa.namespace_ + "/" +
-                    store_.generation_name(generation) +
+        throw Error(store_.generation_ref(generation) +
                     " already exists: is another fluxkey sync running? Nothing was changed");
       }
-      throw Error("cannot create generation Secret " + sa.namespace_ + "/" +
-                  store_.generation_name(generation) + ": " + e.what());
+      throw Error("cannot create " + store_.generation_ref(generation) + ": " + e.what());
     }
 
     kube::TokenRequestSpec spec;
@@ -240,14 +240,12 @@ class Sync {
     } catch (const Error& e) {
       // No answer (a reset, a timeout): the server may have minted a token
       // all the same, bound to the generation Secret; deleting that revokes it.
-      const std::string secret = sa.namespace_ + "/" + store_.generation_name(generation);
-      throw Error("cannot mint a token for ServiceAccount " + sa.str() + ": " + e.what() +
-                  (discard_generation(generation, false)
-                       ? "; nothing was changed (a token minted meanwhile was revoked with "
-                         "generation Secret " +
-                             secret + ")"
-                       : "; delete generation Secret " + secret +
-                             " to revoke a token the API server may have minted"));
+      const std::string secret = store_.generation_ref(generation);
+      throw Error(
+          "cannot mint a token for ServiceAccount " + sa.str() + ": " + e.what() +
+          (discard_generation(generation, false)
+               ? "; nothing was changed (a token minted meanwhile was revoked with " + secret + ")"
+               : "; delete " + secret + " to revoke a token the API server may have minted"));
     } catch (...) {
       discard_generation(generation);
       throw;
@@ -317,8 +315,7 @@ class Sync {
       return true;
     } catch (const Error& e) {
       if (warn) {
-        logger().warn("could not delete generation Secret " + options_.service_account.namespace_ +
-                      "/" + store_.generation_name(generation) + ": " + e.what() +
+        logger().warn("could not delete " + store_.generation_ref(generation) + ": " + e.what() +
                       "; delete it to revoke its unused token");
       }
       return false;
@@ -411,16 +408,15 @@ class Sync {
   void prune(const Plan& plan, const StoredKubeconfig& stored,
              const std::vector<rotation::GenerationSecret>& generations) {
     const long newest = plan.generation;
-    const std::string& ns = options_.service_account.namespace_;
     for (const auto& g : plan.orphans) {
       if (!may_prune()) return;
       try {
         store_.delete_generation(g.name);
-        logger().info("deleted generation Secret " + ns + "/" + g.name +
+        logger().info("deleted " + store_.generation_ref(g.name) +
                       ", left by a failed run: no stored kubeconfig named it, and a token it "
                       "may have minted no longer works");
       } catch (const Error& e) {
-        logger().warn("could not delete generation Secret " + ns + "/" + g.name +
+        logger().warn("could not delete " + store_.generation_ref(g.name) +
                       ", left by a failed run: " + e.what() + "; a later sync deletes it");
       }
     }
@@ -440,13 +436,12 @@ class Sync {
       try {
         store_.delete_generation(g.name);
       } catch (const Error& e) {
-        throw Error("cannot delete generation Secret " + ns + "/" + g.name + " (generation " +
+        throw Error("cannot delete " + store_.generation_ref(g.name) + " (generation " +
                     std::to_string(g.generation) + ", no longer needed): " + e.what() +
                     "; the next sync deletes it");
       }
-      logger().info("deleted generation Secret " + ns + "/" + g.name +
-                    ": the token of generation " + std::to_string(g.generation) +
-                    " no longer works");
+      logger().info("deleted " + store_.generation_ref(g.name) + ": the token of generation " +
+                    std::to_string(g.generation) + " no longer works");
     }
     if (options_.revoke_previous && !complete) {
       // Targets that hold an earlier generation; one that never got any holds

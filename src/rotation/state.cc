@@ -151,6 +151,14 @@ std::string Store::generation_name(long generation) const {
   return secret_.name + "-gen-" + std::to_string(generation);
 }
 
+std::string Store::generation_ref(const std::string& name) const {
+  return generation_secret_ref(sa_.namespace_, name);
+}
+
+std::string generation_secret_ref(const std::string& namespace_, const std::string& name) {
+  return "generation Secret " + namespace_ + "/" + name;
+}
+
 std::string Store::create_generation(long generation) {
   Json body = {{"apiVersion", "v1"},
                {"kind", "Secret"},

@@ -83,6 +83,11 @@ class Store {
   std::string create_generation(long generation);
   void delete_generation(const std::string& name);  // absent is fine
   std::string generation_name(long generation) const;
+  // generation_secret_ref of a generation Secret of this kubeconfig Secret.
+  std::string generation_ref(const std::string& name) const;
+  std::string generation_ref(long generation) const {
+    return generation_ref(generation_name(generation));
+  }
 
   // Server-side apply of the whole Secret (kubeconfig and annotations),
   // with the resourceVersion read earlier as a precondition: a concurrent
@@ -95,6 +100,10 @@ class Store {
   NamespacedName secret_;
   NamespacedName sa_;
 };
+
+// "generation Secret NS/NAME", as every message names one: they live in
+// the ServiceAccount's namespace, which may not be the kubeconfig Secret's.
+std::string generation_secret_ref(const std::string& namespace_, const std::string& name);
 
 // The annotation holding per-target records, as JSON, both ways.
 std::string encode_targets(const std::map<std::string, TargetRecord>& targets);
