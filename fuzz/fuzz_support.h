@@ -4,14 +4,17 @@
 // wrap that confines the product's file reads to that folder.
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -110,9 +113,29 @@ std::string expect_errors_only(const char* where, F&& body) {
 }
 
 // A private folder for the whole run, removed at exit: in /dev/shm when
-// there is one, since some targets write a file for every input.
-inline std::string private_folder_parent() {
-  return ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+// there is one, since some targets write a file for every input. libFuzzer
+// leaves with _Exit on Ctrl-C, a crash or a timeout, which skips the
+// removal; so the folder's name carries the process id, and each run first
+// removes the folders of runs no longer alive (two may go side by side).
+inline const testing::TempDir& private_folder() {
+  static const testing::TempDir dir = [] {
+    const std::string parent = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const std::string_view prefix = "fluxkey-fuzz-";
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, ignored)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      long pid = 0;
+      const char* first = name.data() + prefix.size();
+      const auto [end, error] = std::from_chars(first, name.data() + name.size(), pid);
+      if (error != std::errc() || end == first || *end != '-') continue;
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::filesystem::remove_all(entry.path(), ignored);
+      }
+    }
+    return testing::TempDir(parent, std::string(prefix) + std::to_string(::getpid()) + "-");
+  }();
+  return dir;
 }
 
 // The first line of `data` (the operation a target performs) and the rest.

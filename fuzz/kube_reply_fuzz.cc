@@ -29,11 +29,6 @@ using fluxkey::kube::Json;
 constexpr const char* kToken = "fuzz-kube-bearer-token";
 constexpr const char* kEnd = "FUZZ-END";
 
-const fluxkey::testing::TempDir& folder() {
-  static const fluxkey::testing::TempDir dir(fluxkey::fuzz::private_folder_parent());
-  return dir;
-}
-
 fluxkey::kube::RestConfig rest_config() {
   fluxkey::kube::RestConfig config;
   config.server = "https://127.0.0.1:6443";
@@ -110,7 +105,7 @@ void run(const std::string& op, fluxkey::kube::Client& client) {
     fluxkey::commands::EndpointOptions options;
     options.ca_from = "cluster-info";
     fluxkey::kube::InClusterPaths paths;
-    paths.ca_file = folder().path() + "/ca.crt";
+    paths.ca_file = fluxkey::fuzz::private_folder().path() + "/ca.crt";
     auto endpoint = fluxkey::commands::resolve_endpoint(client, options, paths);
     require(!endpoint.ca_pem.empty(), "cluster-info CA missing but accepted");
   }

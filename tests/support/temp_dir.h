@@ -14,9 +14,11 @@ namespace fluxkey::testing {
 
 class TempDir {
  public:
-  // In `parent`; mkdtemp makes it 0700: only this user can enter it.
-  explicit TempDir(const std::string& parent = "/tmp") {
-    std::string tmpl = parent + "/fluxkey-test-XXXXXX";
+  // In `parent`, named `prefix` and six random characters; mkdtemp makes it
+  // 0700: only this user can enter it.
+  explicit TempDir(const std::string& parent = "/tmp",
+                   const std::string& prefix = "fluxkey-test-") {
+    std::string tmpl = parent + "/" + prefix + "XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
