@@ -44,23 +44,18 @@ struct Stand {
     admin_token = kube_admin_token(kube);
   }
 
-  std::vector<std::string> sync_force_args() const {
-    return {"sync",
-            "--force",
-            "--kubeconfig",
-            kube.state_dir() + "/admin.kubeconfig",
-            "--github-api-url",
-            github.url(),
-            "--github-repo",
-            "acme/app",
-            "--github-org",
-            "acme"};
+  // `command` against both stand-ins, pushing to acme/app and the acme org.
+  std::vector<std::string> args(std::vector<std::string> command) const {
+    command.insert(command.end(),
+                   {"--kubeconfig", kube.state_dir() + "/admin.kubeconfig", "--github-api-url",
+                    github.url(), "--github-repo", "acme/app", "--github-org", "acme"});
+    return command;
   }
   Env github_env() const {
     return {{"SSL_CERT_FILE", github.ca_file()}, {"GITHUB_TOKEN", kGitHubToken}};
   }
   ProcessResult sync_force() const {
-    return run_fluxkey(sync_force_args(), github_env(), std::chrono::seconds(60));
+    return run_fluxkey(args({"sync", "--force"}), github_env(), std::chrono::seconds(60));
   }
 
   HttpReply as(const std::string& token, const std::string& path) const {
@@ -224,10 +219,7 @@ TEST_CASE("a rotate whose Lease is taken over while it prunes deletes no more") 
                       {"path", "/secrets/flux-kubeconfig-gen-"},
                       {"action", "delay"},
                       {"delay_ms", 11'000}});
-  std::vector<std::string> args = stand.sync_force_args();
-  args.erase(args.begin(), args.begin() + 2);  // sync --force
-  args.insert(args.begin(), {"rotate", "--revoke-previous"});
-  BackgroundFluxkey rotate(args, stand.github_env());
+  BackgroundFluxkey rotate(stand.args({"rotate", "--revoke-previous"}), stand.github_env());
   stand.take_lease_over();
   ProcessResult result = rotate.wait(std::chrono::seconds(60));
   CAPTURE(result.err);
