@@ -450,7 +450,18 @@ TEST_CASE("reconcile fault: the API server goes away while fluxkey polls") {
   f.cluster.behave({{"kind", "kustomization"}, {"mode", "never"}});
   auto pending = std::async(std::launch::async,
                             [&] { return f.cluster.reconcile({}, f.cluster.kubeconfig(token)); });
-  f.cluster.wait_for_patch(kApps);
+  // Polling has begun: the PATCH landed, the watch was refused, and a GET
+  // of the object came after both.
+  f.cluster.wait_until([&] {
+    bool patched = false, refused = false;
+    for (const auto& r : f.cluster.sim.requests()) {
+      patched = patched || (r["method"] == "PATCH" && r["path"] == kApps);
+      refused = refused || (r["status"] == 403 &&
+                            r.value("query", "").find("watch=true") != std::string::npos);
+      if (patched && refused && r["method"] == "GET" && r["path"] == kApps) return true;
+    }
+    return false;
+  });
   const std::string annotated = f.cluster.annotation(kApps);
   f.cluster.sim.terminate();
   Run run = pending.get();
@@ -707,14 +718,16 @@ TEST_CASE("reconcile fault: 429 asking to wait past the --timeout is not waited 
 
 TEST_CASE("reconcile fault: GET slower than --timeout: exit 1 at the timeout") {
   Fixture f;
-  f.cluster.fault({{"method", "GET"}, {"path", kAppsRe}, {"action", "delay"}, {"delay_ms", 1'200}});
+  // A reply later than the timeout by a margin a loaded machine's start-up
+  // cannot fill: fluxkey must give up at 800 ms, not wait for it.
+  f.cluster.fault({{"method", "GET"}, {"path", kAppsRe}, {"action", "delay"}, {"delay_ms", 2'000}});
   Run run = f.cluster.reconcile({"--timeout", "800ms"});
   check_failed(f.cluster, run, 1);
   check_one_error(
       run, kAppsName,
       {"cannot read Kustomization flux-system/apps within the --timeout of 800ms: ", "timed out"});
   CHECK(run.elapsed_ms >= 800);
-  CHECK(run.elapsed_ms < 1'200);
+  CHECK(run.elapsed_ms < 2'000);
   // One attempt: no retry after the deadline (kube-sim logs it once served).
   f.cluster.wait_for_request([](const json& r) { return r.value("fault", "") == "delay"; });
   CHECK(f.cluster.requests("GET", kApps).size() == 1);
