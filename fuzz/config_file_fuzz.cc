@@ -16,6 +16,7 @@ namespace {
 
 using fluxkey::cli::Command;
 using fluxkey::fuzz::expect_errors_only;
+using fluxkey::fuzz::private_folder;
 
 void build_options(const fluxkey::cli::RawFlags& flags, Command which) {
   switch (which) {
@@ -42,7 +43,7 @@ void build_options(const fluxkey::cli::RawFlags& flags, Command which) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fluxkey::fuzz::readable_folder() = fluxkey::fuzz::private_folder().path();
+  fluxkey::fuzz::readable_folder() = private_folder().path();
   // github_options takes the token from here without --github-token-file;
   // it is never sent anywhere.
   ::setenv("GITHUB_TOKEN", "fuzz-token", 1);
@@ -52,8 +53,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string path = fluxkey::fuzz::private_folder().write(
-      "config.yaml", std::string(reinterpret_cast<const char*>(data), size));
+  const std::string path =
+      private_folder().write("config.yaml", std::string(reinterpret_cast<const char*>(data), size));
   // One command per input (so the file is read once), or all of them at
   // once: every key then applies, and every builder runs.
   constexpr Command kCommands[] = {fluxkey::cli::kKubeconfig, fluxkey::cli::kSync,

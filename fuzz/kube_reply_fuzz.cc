@@ -23,6 +23,7 @@
 namespace {
 
 using fluxkey::fuzz::expect_errors_only;
+using fluxkey::fuzz::private_folder;
 using fluxkey::fuzz::require;
 using fluxkey::kube::Json;
 
@@ -105,7 +106,7 @@ void run(const std::string& op, fluxkey::kube::Client& client) {
     fluxkey::commands::EndpointOptions options;
     options.ca_from = "cluster-info";
     fluxkey::kube::InClusterPaths paths;
-    paths.ca_file = fluxkey::fuzz::private_folder().path() + "/ca.crt";
+    paths.ca_file = private_folder().path() + "/ca.crt";
     auto endpoint = fluxkey::commands::resolve_endpoint(client, options, paths);
     require(!endpoint.ca_pem.empty(), "cluster-info CA missing but accepted");
   }

@@ -12,6 +12,7 @@
 
 namespace {
 
+using fluxkey::fuzz::private_folder;
 using fluxkey::fuzz::require;
 
 std::string parse_message(const std::string& yaml, const std::string& path) {
@@ -22,20 +23,20 @@ std::string parse_message(const std::string& yaml, const std::string& path) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fluxkey::fuzz::readable_folder() = fluxkey::fuzz::private_folder().path();
+  fluxkey::fuzz::readable_folder() = private_folder().path();
   const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-  fluxkey::fuzz::private_folder().write("ca.crt", pem);
-  fluxkey::fuzz::private_folder().write("client.crt", pem);
-  fluxkey::fuzz::private_folder().write(
-      "client.key", "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n");
-  fluxkey::fuzz::private_folder().write("token", "fuzz-file-token\n");
-  fluxkey::fuzz::private_folder().write("empty", "");
+  private_folder().write("ca.crt", pem);
+  private_folder().write("client.crt", pem);
+  private_folder().write("client.key",
+                         "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n");
+  private_folder().write("token", "fuzz-file-token\n");
+  private_folder().write("empty", "");
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string yaml(reinterpret_cast<const char*>(data), size);
-  const std::string path = fluxkey::fuzz::private_folder().path() + "/config";
+  const std::string path = private_folder().path() + "/config";
 
   fluxkey::kube::RestConfig config;
   std::string message = fluxkey::fuzz::expect_errors_only("parse_kubeconfig", [&] {
@@ -48,8 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             "a config without credentials was accepted");
     require(config.tls.client_cert_pem.empty() == config.tls.client_key_pem.empty(),
             "a client certificate without its key (or the reverse) was accepted");
-    require(config.token_file.empty() ||
-                config.token_file.rfind(fluxkey::fuzz::private_folder().path(), 0) == 0,
+    require(config.token_file.empty() || config.token_file.rfind(private_folder().path(), 0) == 0,
             "tokenFile resolved outside the kubeconfig's folder: " + config.token_file);
     require(!config.origin.empty(), "no origin");
   });

@@ -95,6 +95,15 @@ struct Stand {
                               {{"Authorization", "Bearer " + admin_token}});
     REQUIRE_MESSAGE(taken.status == 200, taken.body);
   }
+  // The next delete of a generation Secret answers after 11 s: past the
+  // Lease's first renewal (at 10 s).
+  void slow_first_generation_delete() const {
+    kube.control("POST", "/_sim/faults",
+                 {{"method", "DELETE"},
+                  {"path", "/secrets/flux-kubeconfig-gen-"},
+                  {"action", "delay"},
+                  {"delay_ms", 11'000}});
+  }
   std::string lease_holder() const {
     return as(admin_token, kLeasePath).json()["spec"].value("holderIdentity", "");
   }
@@ -214,11 +223,7 @@ TEST_CASE("a run whose Lease is taken over stops pushing, and records what it di
 TEST_CASE("a rotate whose Lease is taken over while it prunes deletes no more") {
   Stand stand;
   for (int i = 0; i < 2; ++i) REQUIRE(stand.sync_force().exit_code == 0);
-  stand.kube.control("POST", "/_sim/faults",
-                     {{"method", "DELETE"},
-                      {"path", "/secrets/flux-kubeconfig-gen-"},
-                      {"action", "delay"},
-                      {"delay_ms", 11'000}});
+  stand.slow_first_generation_delete();
   BackgroundFluxkey rotate(stand.args({"rotate", "--revoke-previous"}), stand.github_env());
   stand.take_lease_over();
   ProcessResult result = rotate.wait(std::chrono::seconds(60));
@@ -248,11 +253,7 @@ TEST_CASE("a revoke whose Lease is taken over deletes no more generation Secrets
   for (int i = 0; i < 2; ++i) REQUIRE(stand.sync_force().exit_code == 0);
   const std::string secrets = "/api/v1/namespaces/fluxkey/secrets/";
   REQUIRE(stand.as(stand.admin_token, secrets + "flux-kubeconfig-gen-1").status == 200);
-  stand.kube.control("POST", "/_sim/faults",
-                     {{"method", "DELETE"},
-                      {"path", "/secrets/flux-kubeconfig-gen-"},
-                      {"action", "delay"},
-                      {"delay_ms", 11'000}});
+  stand.slow_first_generation_delete();
   BackgroundFluxkey run(
       {"revoke", "--all", "--kubeconfig", stand.kube.state_dir() + "/admin.kubeconfig"}, {});
   stand.take_lease_over();
