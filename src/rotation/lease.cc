@@ -304,10 +304,9 @@ void RunLease::release() {
     }
     // Deleted: nobody holds it, nothing to release.
     if (!current) return;
-    if (parse_lease(*current).holder != identity_) {
-      return report_late_loss(parse_lease(*current).holder);
-    }
-    body["metadata"]["resourceVersion"] = parse_lease(*current).resource_version;
+    const LeaseRecord seen = parse_lease(*current);
+    if (seen.holder != identity_) return report_late_loss(seen.holder);
+    body["metadata"]["resourceVersion"] = seen.resource_version;
   }
 }
 
