@@ -112,6 +112,14 @@ class Sync {
   // A run that changes anything holds the Lease from its first read to its
   // last write, so a concurrent run plans from what this one left.
   ExitCode run() {
+    // A forced run pushes to every target whatever the cluster holds, so it
+    // reads GitHub's keys while it takes the Lease and reads the cluster. A
+    // plain sync first learns whether it has anything to do, and may never
+    // ask GitHub.
+    if (options_.force && reads_github()) {
+      early_ = std::async(std::launch::async,
+                          [this] { return preflight(options_, options_.targets, *github_); });
+    }
     if (options_.dry_run) return act();
     rotation::RunLease lease(kube_, options_.k8s_secret,
                              [this] { return std::make_unique<kube::Client>(kube_.config()); });
@@ -128,18 +136,12 @@ class Sync {
     if (lease_ != nullptr) lease_->check_held(next);
   }
 
-  ExitCode act() {
-    const bool read_github =
-        github_ != nullptr && (!options_.dry_run || options_.dry_run_reads_github);
-    // A forced run pushes to every target whatever the cluster holds, so it
-    // reads GitHub's keys while it reads the cluster. A plain sync first
-    // learns whether it has anything to do, and may never ask GitHub.
-    std::future<std::map<std::string, std::string>> early;
-    if (options_.force && read_github) {
-      early = std::async(std::launch::async,
-                         [this] { return preflight(options_, options_.targets, *github_); });
-    }
+  bool reads_github() const {
+    return github_ != nullptr && (!options_.dry_run || options_.dry_run_reads_github);
+  }
 
+  ExitCode act() {
+    const bool read_github = reads_github();
     // The API server's own words seldom name the object ("service
     // unavailable", a reset): the line says which read failed.
     StoredKubeconfig stored;
@@ -176,8 +178,8 @@ class Sync {
     });
 
     std::map<std::string, std::string> failures;
-    if (early.valid()) {
-      failures = early.get();
+    if (early_.valid()) {
+      failures = early_.get();
     } else if (read_github) {
       failures = preflight(options_, plan.to_push, *github_);
     }
@@ -486,6 +488,9 @@ class Sync {
   rotation::Store store_;
   kube::Client& kube_;
   const rotation::RunLease* lease_ = nullptr;  // held by run() while it acts
+  // Declared last, so that it is destroyed first: its task uses the members
+  // above, and a future of std::async waits for its task when destroyed.
+  std::future<std::map<std::string, std::string>> early_;  // a forced run's preflight
 };
 
 }  // namespace
