@@ -6,6 +6,15 @@
 #include "cli/app.h"
 #include "core/log.h"
 
+// Debian's libcurl loads GnuTLS (through librtmp and libldap) although
+// fluxkey speaks only HTTP(S) over OpenSSL. GnuTLS initialises itself from a
+// constructor unless the program defines this hook (GnuTLS's documented
+// GNUTLS_SKIP_GLOBAL_INIT); skipping it saves about 0.7 MiB of peak RSS.
+// meson.build exports the symbol so that the library's call resolves here.
+extern "C" int _gnutls_global_init_skip() {
+  return 1;
+}
+
 int main(int argc, char** argv) {
   // fluxkey holds credentials in memory: no core dumps, no ptrace by others.
   struct rlimit no_core {};

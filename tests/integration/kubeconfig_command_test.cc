@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "support/fluxkey_run.h"
@@ -240,6 +241,25 @@ TEST_CASE("help lists every command of the contract") {
   CHECK(sub.out.find("--github-repo") == std::string::npos);
   auto version = run_fluxkey({"version"});
   CHECK(version.out == "fluxkey " FLUXKEY_VERSION "\n");
+}
+
+TEST_CASE("GnuTLS, which Debian's libcurl loads, skips its own initialisation") {
+  // The dynamic linker names each symbol binding; GnuTLS's constructor asks
+  // _gnutls_global_init_skip whether to initialise, and fluxkey answers.
+  auto run = run_fluxkey({"version"}, {{"LD_DEBUG", "bindings"}});
+  REQUIRE(run.exit_code == 0);
+  if (run.err.find("libgnutls") == std::string::npos) {
+    MESSAGE("this libcurl does not load GnuTLS: nothing to skip");
+    return;
+  }
+  std::string binding;
+  std::istringstream lines(run.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("`_gnutls_global_init_skip'") != std::string::npos) binding = line;
+  }
+  CAPTURE(binding);
+  CHECK(binding.find("binding file ") != std::string::npos);
+  CHECK(binding.find(" to " + binary_from_env("FLUXKEY") + " ") != std::string::npos);
 }
 
 namespace {
