@@ -113,6 +113,8 @@ ExitCode run_action(const ActionContext& context) {
   // a masked value from every later line of the log.
   const std::string input = raw_kubeconfig_input(context.env);
   for (const std::string& secret : secrets_in_input(input)) commands.add_mask(secret);
+  // A re-run with debug logging enabled: the requests join the step's log.
+  if (context.env("RUNNER_DEBUG") == "1") logger().set_verbose(true);
 
   Outcome outcome;
   const auto started = std::chrono::steady_clock::now();

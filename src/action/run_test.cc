@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/base64.h"
+#include "core/log.h"
 #include "kube/test_support.h"
 
 namespace action_run_test {
@@ -341,6 +342,18 @@ TEST_CASE("outside a runner, without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, noth
   rig.vars["INPUT_KUBECONFIG"] = base64_encode(kubeconfig(jwt(1'800'086'400)));
   rig.behaviour = [](const flux::ReconcileOptions&) { return ready_result(); };
   CHECK(rig.run() == ExitCode::kOk);
+}
+
+TEST_CASE("the runner's debug logging (RUNNER_DEBUG=1) makes the run verbose") {
+  Rig rig;
+  rig.vars["INPUT_KUBECONFIG"] = base64_encode(kubeconfig(jwt(1'800'086'400)));
+  rig.behaviour = [](const flux::ReconcileOptions&) { return ready_result(); };
+  REQUIRE(rig.run() == ExitCode::kOk);
+  CHECK_FALSE(logger().verbose());
+  rig.vars["RUNNER_DEBUG"] = "1";
+  REQUIRE(rig.run() == ExitCode::kOk);
+  CHECK(logger().verbose());
+  logger().set_verbose(false);
 }
 
 TEST_CASE("format_seconds rounds to tenths") {

@@ -91,6 +91,8 @@ const FlagSpec kFlags[] = {
      "read everything, change nothing, print the plan"},
     {"log-format", &RawFlags::log_format, kAll | kReconcile, "FLUXKEY_LOG_FORMAT", "FORMAT",
      "text or json"},
+    {"verbose", &RawFlags::verbose, kAll | kReconcile, "FLUXKEY_VERBOSE", nullptr,
+     "also log each API request (method, URL, status, time taken) and each retry"},
     {"request-timeout", &RawFlags::request_timeout, kAll, nullptr, "DURATION",
      "how long one API request (Kubernetes or GitHub) may take before it is abandoned, as "
      "kubectl's --request-timeout; failed requests are retried a bounded number of times"},

@@ -49,6 +49,7 @@ struct RawFlags {
   std::string github_max_writes_per_minute = "80";
   std::string output;
   std::string log_format = "text";
+  bool verbose = false;
   std::string warn_before = "2h";
   std::string request_timeout = "30s";
   bool dry_run = false;

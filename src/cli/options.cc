@@ -116,6 +116,7 @@ std::string env_or_empty(const char* name) {
 void configure_logging(const RawFlags& flags) {
   std::string format = parse_choice("--log-format", flags.log_format, {"text", "json"});
   logger().set_format(format == "json" ? LogFormat::kJson : LogFormat::kText);
+  logger().set_verbose(flags.verbose);
 }
 
 kube::ConnectionOptions connection_options(const RawFlags& flags) {

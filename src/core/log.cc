@@ -38,6 +38,7 @@ std::string Logger::render(LogLevel level, std::string_view message,
   // One record, one line: what a message quotes (a Lease holder, a Flux
   // condition) cannot start a line that looks like fluxkey's own.
   std::string line;
+  if (level == LogLevel::kDebug) line += "debug: ";
   if (level == LogLevel::kWarn) line += "warning: ";
   if (level == LogLevel::kError) line += "error: ";
   line += printable(std::string(message));

@@ -1,7 +1,10 @@
 #include "core/log.h"
 
 #include <doctest/doctest.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace core_log_test {
 
@@ -24,6 +27,21 @@ TEST_CASE("a JSON log record keeps the text, escaped by JSON") {
   CHECK(record["msg"] == "a\nb");
   CHECK(record["level"] == "error");
   CHECK(record["target"] == "acme/app");
+}
+
+TEST_CASE("debug records are written only when verbose, marked as such") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  Logger log(out);
+  log.debug("hidden", {{"status", "200"}});
+  log.set_verbose(true);
+  log.debug("http request", {{"status", "200"}});
+  log.info("done");
+  std::rewind(out);
+  std::string text(256, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), out));
+  std::fclose(out);
+  CHECK(text == "debug: http request status=200\ndone\n");
 }
 
 }  // namespace core_log_test

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/fluxkey_run.h"
 #include "support/sim_process.h"
@@ -273,6 +273,49 @@ size_t count_requests(const SimProcess& sim, const std::string& method, const st
 const char* kClusterInfo = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
 const char* kTokenRequest = "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token";
 }  // namespace
+
+TEST_CASE("--verbose logs each request and each retry, FLUXKEY_VERBOSE=1 too") {
+  Cluster cluster;
+  TempDir dir;
+  auto one_503 = [&] {
+    cluster.sim.add_fault({{"method", "GET"},
+                           {"path", "cluster-info$"},
+                           {"action", "status"},
+                           {"status", 503},
+                           {"times", 1}});
+  };
+  const std::vector<std::string> args = {"kubeconfig", "--kubeconfig", cluster.admin(), "--output",
+                                         dir.path() + "/out"};
+  // The guard of run_fluxkey fails the test if the minted token shows.
+  auto check_verbose = [&](const ProcessResult& run) {
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    const std::string url =
+        cluster.sim.url() + "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+    CHECK(run.err.find("debug: http request method=GET url=" + url + " status=503 attempt=1 ") !=
+          std::string::npos);
+    CHECK(run.err.find("debug: retrying GET " + url + " in ") != std::string::npos);
+    CHECK(run.err.find("debug: http request method=POST url=" + cluster.sim.url() +
+                       "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token "
+                       "status=201 attempt=1 duration_ms=") != std::string::npos);
+  };
+
+  SUBCASE("without it, no debug line") {
+    one_503();
+    auto run = run_fluxkey(args);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(run.err.find("debug: ") == std::string::npos);
+  }
+  SUBCASE("--verbose") {
+    one_503();
+    std::vector<std::string> verbose = args;
+    verbose.push_back("--verbose");
+    check_verbose(run_fluxkey(verbose));
+  }
+  SUBCASE("FLUXKEY_VERBOSE=1") {
+    one_503();
+    check_verbose(run_fluxkey(args, {{"FLUXKEY_VERBOSE", "1"}}));
+  }
+}
 
 TEST_CASE("kubeconfig rides out faults where retrying is safe, and only there") {
   Cluster cluster;

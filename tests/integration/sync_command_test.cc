@@ -84,6 +84,18 @@ TEST_CASE("sync stores the kubeconfig, then pushes it to a repository, an enviro
   CHECK_MESSAGE(kubectl.exit_code == 0, kubectl.err);
 }
 
+TEST_CASE("rotate --verbose logs GitHub's requests too, and no credential") {
+  Rig rig;
+  auto run = rig.run("rotate", {"--github-repo", "acme/app", "--verbose"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  const std::string repo = rig.github.url() + "/repos/acme/app/actions/secrets/";
+  CHECK(run.err.find("debug: http request method=GET url=" + repo + "public-key status=200 ") !=
+        std::string::npos);
+  CHECK(run.err.find("debug: http request method=PUT url=" + repo +
+                     "FLUX_KUBECONFIG status=201 ") != std::string::npos);
+  check_no_secret(run, token_of(rig.stored_kubeconfig()));
+}
+
 TEST_CASE("sync skips while the token is fresh and every target is current") {
   Rig rig;
   REQUIRE(rig.run("sync", {"--github-repo", "acme/app"}).exit_code == 0);
