@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -30,8 +31,9 @@ TEST_CASE("a JSON log record keeps the text, escaped by JSON") {
 }
 
 TEST_CASE("debug records are written only when verbose, marked as such") {
-  std::FILE* out = std::tmpfile();
-  REQUIRE(out != nullptr);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::tmpfile(), &std::fclose);
+  REQUIRE(file != nullptr);
+  std::FILE* out = file.get();
   Logger log(out);
   log.debug("hidden", {{"status", "200"}});
   log.set_verbose(true);
@@ -40,7 +42,6 @@ TEST_CASE("debug records are written only when verbose, marked as such") {
   std::rewind(out);
   std::string text(256, '\0');
   text.resize(std::fread(text.data(), 1, text.size(), out));
-  std::fclose(out);
   CHECK(text == "debug: http request status=200\ndone\n");
 }
 
