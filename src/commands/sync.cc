@@ -180,6 +180,15 @@ class Sync {
     std::map<std::string, std::string> failures;
     if (early_.valid()) {
       failures = early_.get();
+      // Those reads went on while another run held the Lease, perhaps for
+      // minutes: a target that failed then is read again now.
+      if (!failures.empty() && lease_ != nullptr && lease_->waited()) {
+        std::vector<github::Target> failed;
+        for (const auto& target : options_.targets) {
+          if (failures.count(target.id()) != 0) failed.push_back(target);
+        }
+        failures = preflight(options_, failed, *github_);
+      }
     } else if (read_github) {
       failures = preflight(options_, plan.to_push, *github_);
     }

@@ -86,7 +86,6 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
   const auto start = Steady::now();
   ExpiryWatch watch;
   auto poll = timing_.poll_first;
-  bool waiting = false;
   Steady::time_point take_sent{};
   for (;;) {
     std::optional<kube::Json> current;
@@ -112,8 +111,8 @@ RunLease::RunLease(kube::Client& client, NamespacedName name, ClientFactory make
         written_at_ = take_sent;
         break;
       }
-    } else if (!waiting) {
-      waiting = true;
+    } else if (!waited_) {
+      waited_ = true;
       logger().info("waiting for another fluxkey run to finish: Lease " + name_.str() +
                     " is held by " + seen.holder);
     }

@@ -94,6 +94,8 @@ class RunLease {
   void check_held(const std::string& next) const;
 
   const std::string& identity() const { return identity_; }
+  // Whether this run found the Lease held by another run and waited for it.
+  bool waited() const { return waited_; }
 
  private:
   kube::Json desired(const LeaseRecord& current, bool exists) const;
@@ -111,6 +113,7 @@ class RunLease {
   NamespacedName name_;
   LeaseTiming timing_;
   std::string identity_;
+  bool waited_ = false;
 
   mutable std::mutex mu_;  // guards the fields below, shared with the renewing thread
   std::condition_variable wake_;

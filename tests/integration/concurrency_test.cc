@@ -154,6 +154,60 @@ TEST_CASE("two sync --force at once, 50 times: the Secret, GitHub and the live t
   MESSAGE("runs that waited for the other: " << waited << " of 100");
 }
 
+// A forced run reads GitHub's public keys while it waits for the Lease. A
+// key that could not be read then is read again once the Lease is this
+// run's: here GitHub answered 503 to all four tries while another run held
+// the Lease, and had recovered by the time it let go.
+TEST_CASE("a rotate that waited for the Lease reads again the public keys that failed meanwhile") {
+  Stand stand;
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "flux-kubeconfig"}, {"namespace", "fluxkey"}}},
+                {"spec",
+                 {{"holderIdentity", "laptop_7f3e"},
+                  {"leaseDurationSeconds", 30},
+                  {"renewTime", "2026-11-29T00:00:00.000000Z"}}}};
+  auto held = stand.kube.request("POST", "/apis/coordination.k8s.io/v1/namespaces/fluxkey/leases",
+                                 lease.dump(), "application/json",
+                                 {{"Authorization", "Bearer " + stand.admin_token}});
+  REQUIRE_MESSAGE(held.status == 201, held.body);
+  const std::string key_path = "/repos/acme/app/actions/secrets/public-key";
+  stand.github.add_fault({{"method", "GET"},
+                          {"path", key_path + "$"},
+                          {"action", "status"},
+                          {"status", 503},
+                          {"times", 4}});
+  BackgroundFluxkey run(stand.args({"rotate"}), stand.github_env());
+
+  auto key_reads = [&] {
+    size_t n = 0;
+    for (const auto& r : stand.github.requests()) n += r["path"] == key_path ? 1 : 0;
+    return n;
+  };
+  for (int i = 0; i < 1000 && key_reads() < 4; ++i) {  // 10 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(key_reads() == 4);
+  CHECK(stand.lease_holder() == "laptop_7f3e");
+  lease = held.json();
+  lease["spec"]["holderIdentity"] = "";
+  auto released = stand.kube.request("PUT", kLeasePath, lease.dump(), "application/json",
+                                     {{"Authorization", "Bearer " + stand.admin_token}});
+  REQUIRE_MESSAGE(released.status == 200, released.body);
+
+  ProcessResult result = run.wait(std::chrono::seconds(60));
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.err.find("waiting for another fluxkey run to finish") != std::string::npos);
+  CHECK(key_reads() == 5);
+  const std::string stored =
+      base64_decode(stand.cluster_secret()["data"]["kubeconfig"].get<std::string>())
+          .value_or("<not base64>");
+  auto held_by_github = stand.github_kubeconfigs();
+  REQUIRE(held_by_github.size() == 2);
+  for (const auto& kubeconfig : held_by_github) CHECK(kubeconfig == stored);
+}
+
 // The Lease renews every 10 s, so this run pushes for longer: 8 targets, one
 // PUT at a time, 1.5 s each. Another run takes the Lease over at the start;
 // at its first renewal fluxkey finds it taken and pushes no more.
