@@ -289,14 +289,12 @@ TEST_CASE("--verbose logs each request and each retry, FLUXKEY_VERBOSE=1 too") {
   // The guard of run_fluxkey fails the test if the minted token shows.
   auto check_verbose = [&](const ProcessResult& run) {
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
-    const std::string url =
-        cluster.sim.url() + "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+    const std::string url = cluster.sim.url() + kClusterInfo;
     CHECK(run.err.find("debug: http request method=GET url=" + url + " status=503 attempt=1 ") !=
           std::string::npos);
     CHECK(run.err.find("debug: retrying GET " + url + " in ") != std::string::npos);
-    CHECK(run.err.find("debug: http request method=POST url=" + cluster.sim.url() +
-                       "/api/v1/namespaces/fluxkey/serviceaccounts/flux-reconcile/token "
-                       "status=201 attempt=1 duration_ms=") != std::string::npos);
+    CHECK(run.err.find("debug: http request method=POST url=" + cluster.sim.url() + kTokenRequest +
+                       " status=201 attempt=1 duration_ms=") != std::string::npos);
   };
 
   SUBCASE("without it, no debug line") {
