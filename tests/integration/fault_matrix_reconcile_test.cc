@@ -340,6 +340,20 @@ subjects: [SUBJECT]
   void wait_for_patch(const std::string& path) const {
     wait_for_request([&](const json& r) { return r["method"] == "PATCH" && r["path"] == path; });
   }
+  // For a run whose watch is forbidden: polling has begun once the PATCH
+  // landed, the watch was refused, and a GET of the object came after both.
+  void wait_until_polling(const std::string& path) const {
+    wait_until([&] {
+      bool patched = false, refused = false;
+      for (const auto& r : sim.requests()) {
+        patched = patched || (r["method"] == "PATCH" && r["path"] == path);
+        refused = refused || (r["status"] == 403 &&
+                              r.value("query", "").find("watch=true") != std::string::npos);
+        if (patched && refused && r["method"] == "GET" && r["path"] == path) return true;
+      }
+      return false;
+    });
+  }
 };
 
 // A fresh cluster, seeded.
@@ -450,18 +464,7 @@ TEST_CASE("reconcile fault: the API server goes away while fluxkey polls") {
   f.cluster.behave({{"kind", "kustomization"}, {"mode", "never"}});
   auto pending = std::async(std::launch::async,
                             [&] { return f.cluster.reconcile({}, f.cluster.kubeconfig(token)); });
-  // Polling has begun: the PATCH landed, the watch was refused, and a GET
-  // of the object came after both.
-  f.cluster.wait_until([&] {
-    bool patched = false, refused = false;
-    for (const auto& r : f.cluster.sim.requests()) {
-      patched = patched || (r["method"] == "PATCH" && r["path"] == kApps);
-      refused = refused || (r["status"] == 403 &&
-                            r.value("query", "").find("watch=true") != std::string::npos);
-      if (patched && refused && r["method"] == "GET" && r["path"] == kApps) return true;
-    }
-    return false;
-  });
+  f.cluster.wait_until_polling(kApps);
   const std::string annotated = f.cluster.annotation(kApps);
   f.cluster.sim.terminate();
   Run run = pending.get();
@@ -863,7 +866,8 @@ TEST_CASE("reconcile fault: 401 mid-wait: the token expires while fluxkey polls"
   f.cluster.behave({{"kind", "kustomization"}, {"mode", "never"}});
   auto pending = std::async(std::launch::async,
                             [&] { return f.cluster.reconcile({}, f.cluster.kubeconfig(token)); });
-  f.cluster.wait_for_patch(kApps);
+  // Not at the PATCH: the watch that follows it would meet the 401 instead.
+  f.cluster.wait_until_polling(kApps);
   f.cluster.sim.control("POST", "/_sim/clock", {{"offset_seconds", 3600}});
   Run run = pending.get();
   check_failed(f.cluster, run, 1);
