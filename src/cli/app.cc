@@ -10,6 +10,9 @@
 #include "action/command.h"
 #include "cli/flags.h"
 #include "cli/options.h"
+#include "cli/values.h"
+#include "commands/version.h"
+#include "core/build_stamp.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -57,7 +60,7 @@ int run(int argc, char** argv) {
       "fluxkey"};
   app.require_subcommand(0, 1);
   app.footer("Run 'fluxkey COMMAND --help' for a command's flags.");
-  app.set_version_flag("--version", "fluxkey " FLUXKEY_VERSION);
+  app.set_version_flag("--version", std::string("fluxkey ") + build_version());
   app.formatter(std::make_shared<Formatter>());
 
   RawFlags flags;
@@ -176,10 +179,19 @@ int run(int argc, char** argv) {
       "Exit codes: 0 ready, 1 failed, 2 bad input, 4 not ready within the timeout.");
   action_command->callback([&] { action = [] { return fluxkey::action::run_action_command(); }; });
 
-  auto* version = app.add_subcommand("version", "Print the version");
+  auto* version = app.add_subcommand(
+      "version",
+      "Print the version, commit, build date, platform and the libcurl, OpenSSL and libsodium "
+      "versions fluxkey runs with (what a bug report needs)");
+  version->footer("Exit codes: 0 done, 2 usage error.");
+  std::string version_output = "text";
+  version->add_option("-o,--output", version_output, "text, json or yaml")
+      ->type_name("FORMAT")
+      ->capture_default_str();
   version->callback([&] {
-    action = [] {
-      std::cout << "fluxkey " FLUXKEY_VERSION "\n";
+    std::string output = parse_choice("--output", version_output, {"text", "json", "yaml"});
+    action = [output] {
+      commands::run_version(output, stdout);
       return ExitCode::kOk;
     };
   });

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/build_stamp.h"
 #include "core/error.h"
 
 namespace fluxkey::http {
@@ -108,7 +109,7 @@ struct TransportOptions {
   TlsConfig tls;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{30'000};
-  std::string user_agent = "fluxkey/" FLUXKEY_VERSION;
+  std::string user_agent = std::string("fluxkey/") + build_version();
 };
 
 // libcurl, one easy handle reused so connections to a host are kept alive.
