@@ -1,39 +1,48 @@
-# The fluxkey image: the GitHub Action (action.yml builds it from this file)
-# and the CronJob (k8s/) run the same binary.
+# The fluxkey image: what the GitHub Action (action.yml) and the CronJob
+# (k8s/) run. `./dev image` builds it for linux/amd64 and linux/arm64 and runs
+# it as both; a release publishes those (README.md, "Releases").
 #
 # It lives at the repository root because the runner builds an action's
 # Dockerfile with the Dockerfile's own folder as the build context, and the
-# sources are here. Docker cannot run where fluxkey is developed, so every
-# step below is one ./dev runs too, and a test (tests/integration/
-# action_command_test.cc) keeps the package lists and build options equal
-# to ./dev's.
+# sources are here. That happens only for action.yml on main: a release's
+# action.yml names the published image instead.
 
-FROM debian:bookworm AS build
-# ./dev's BUILD_PACKAGES, exactly.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ meson ninja-build pkg-config \
-      libcurl4-openssl-dev libsodium-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libcli11-dev \
- && rm -rf /var/lib/apt/lists/*
+# The build stage only hosts the compiler; nothing of it ships but what
+# image/build.sh copies out. ./dev image makes this base from Debian's
+# archive with mmdebstrap (pinned by image/debian-snapshot) and names it so.
+ARG BUILD_BASE=docker.io/library/debian:bookworm-slim
+
+# Always on the machine's own platform: an arm64 image is cross-compiled, so
+# no stage runs under emulation.
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE} AS build
+ARG TARGETARCH
 WORKDIR /src
+COPY image/build.sh image/
+RUN image/build.sh install "${TARGETARCH:-$(dpkg --print-architecture)}"
+# The image's own libcurl (image/build.sh says why), before the sources: a
+# change to fluxkey does not rebuild it.
+RUN image/build.sh curl "${TARGETARCH:-$(dpkg --print-architecture)}"
 COPY meson.build meson_options.txt ./
 COPY pch/ pch/
 COPY src/ src/
-# ./dev's RELEASE_OPTIONS: fluxkey alone, -O2, no debug info.
-RUN meson setup build-release -Doptimization=2 -Ddebug=false -Dtests=false \
- && ninja -C build-release fluxkey
+# What `fluxkey version` reports; ./dev image passes them from git (the
+# context has no .git).
+ARG FLUXKEY_VERSION= FLUXKEY_COMMIT= SOURCE_DATE_EPOCH=
+RUN FLUXKEY_VERSION="$FLUXKEY_VERSION" FLUXKEY_COMMIT="$FLUXKEY_COMMIT" \
+    SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" \
+    image/build.sh build "${TARGETARCH:-$(dpkg --print-architecture)}" /rootfs
 
-FROM debian:bookworm-slim
-# What the binary still links dynamically (libstdc++, libsodium and yaml-cpp
-# are inside it, see meson.build; libcurl4 brings its own dependencies) and
-# the roots that TLS toward GitHub trusts. A test checks the list against the
-# libraries fluxkey needs, both ways.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libcurl4 libssl3 \
- && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/build-release/fluxkey /usr/local/bin/fluxkey
-# No USER: GitHub runs a Docker action as the image's user, and only root can
-# write the runner-owned files behind $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY.
-# The CronJob's pod runs it as 65532 (runAsNonRoot, runAsUser in k8s/cronjob.yaml).
+# No shell, no package manager: fluxkey, the libraries it loads, CA roots,
+# /etc/passwd. No USER: GitHub runs a Docker action as the image's user, and
+# only root can write the runner-owned files behind $GITHUB_OUTPUT and
+# $GITHUB_STEP_SUMMARY. The CronJob's pod runs it as 65532 (k8s/cronjob.yaml).
+FROM scratch
+COPY --from=build /rootfs/ /
+ARG FLUXKEY_VERSION= FLUXKEY_COMMIT= FLUXKEY_IMAGE_SOURCE=
+LABEL org.opencontainers.image.title="fluxkey" \
+      org.opencontainers.image.description="Short-lived kubeconfigs for Flux in GitHub Actions" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${FLUXKEY_VERSION}" \
+      org.opencontainers.image.revision="${FLUXKEY_COMMIT}" \
+      org.opencontainers.image.source="${FLUXKEY_IMAGE_SOURCE}"
 ENTRYPOINT ["/usr/local/bin/fluxkey"]

@@ -25,6 +25,7 @@
 #include "core/base64.h"
 #include "support/flux_fixtures.h"
 #include "support/fluxkey_run.h"
+#include "support/image_run.h"
 #include "support/sim_process.h"
 
 namespace deploy_test {
@@ -344,6 +345,7 @@ class Cluster {
   }
 
   const SimProcess& kube() const { return kube_; }
+  const std::string& token(const std::string& user) const { return tokens_.at(user); }
 
   void seed(const std::string& yaml) const {
     auto reply = kube_.request("POST", "/_sim/objects", yaml, "application/yaml");
@@ -1143,6 +1145,80 @@ spec: {interval: 10m, path: ./infra, prune: true, sourceRef: {kind: GitRepositor
     CHECK(get("tenant-a", "apps") == 200);
     CHECK(get("tenant-b", "apps") == 403);
   }
+}
+
+// Test suite "image" runs under ./dev image only, once per platform, with
+// $FLUXKEY_IMAGE naming the image it built (tests/README.md, "The image").
+TEST_CASE("image: the CronJob's pod runs sync as 65532 on a read-only root, in-cluster" *
+          doctest::test_suite("image")) {
+  const Image image = Image::from_env();
+  Base base;
+  TempDir dir;
+  Cluster cluster(base, base.policy());
+  GitHub github(config_repos(base.mounted_config()));
+
+  // The pod as k8s/cronjob.yaml makes it: its user, its read-only root, its
+  // args, the ConfigMap mounted at /etc/fluxkey and the ServiceAccount's
+  // projected token where every pod finds it, with the in-cluster variables.
+  const json& pod = pod_spec(base.cronjob());
+  const json& container = pod["containers"][0];
+  const json& security = container["securityContext"];
+  ContainerSpec spec;
+  spec.uid = security["runAsUser"].get<int>();
+  spec.gid = security["runAsGroup"].get<int>();
+  spec.read_only_root = security["readOnlyRootFilesystem"].get<bool>();
+  CHECK(spec.uid == 65532);
+  CHECK(spec.read_only_root);
+  for (const auto& a : container["args"]) spec.args.push_back(a.get<std::string>());
+  // The one thing a cluster does not have: github-sim stands in for api.github.com.
+  spec.args.insert(spec.args.end(), {"--github-api-url", github.sim.url()});
+  REQUIRE(container["volumeMounts"][0]["mountPath"] == "/etc/fluxkey");
+
+  std::filesystem::create_directories(dir.path() + "/config");
+  std::filesystem::create_directories(dir.path() + "/serviceaccount");
+  std::filesystem::create_directories(dir.path() + "/github-ca");
+  dir.write("config/config.yaml", base.mounted_config(), 0644);
+  dir.write("serviceaccount/token", cluster.token(kRotator), 0644);
+  dir.write("serviceaccount/ca.crt", read_text(cluster.kube().ca_file()), 0644);
+  dir.write("serviceaccount/namespace", "fluxkey", 0644);
+  dir.write("github-ca/ca.crt", read_text(github.sim.ca_file()), 0644);
+  spec.mounts = {{dir.path() + "/config", "/etc/fluxkey"},
+                 {dir.path() + "/serviceaccount", "/var/run/secrets/kubernetes.io/serviceaccount"},
+                 {dir.path() + "/github-ca", "/etc/github-sim"}};
+  spec.env = {{"KUBERNETES_SERVICE_HOST", "127.0.0.1"},
+              {"KUBERNETES_SERVICE_PORT", std::to_string(cluster.kube().port())},
+              {"GITHUB_TOKEN", kGitHubToken},
+              {"SSL_CERT_FILE", "/etc/github-sim/ca.crt"},
+              {"HOSTNAME", "fluxkey-29001234-abcde"},
+              {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}};
+
+  auto run = image.run(spec);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(cluster.refusals(kRotator).empty());
+  const std::string stored = cluster.stored_kubeconfig();
+  CHECK(stored.find(std::string("server: ") + kPublishedServer) != std::string::npos);
+  for (const auto& repo : config_repos(base.mounted_config())) {
+    CHECK(github.secret(repo) == stored);
+  }
+  CHECK(run.out.empty());
+  for (size_t start = 0; start < run.err.size();) {
+    size_t end = run.err.find('\n', start);
+    CHECK(json::parse(run.err.substr(start, end - start), nullptr, false).is_object());
+    start = end == std::string::npos ? run.err.size() : end + 1;
+  }
+
+  // The next run of the schedule finds nothing due: it writes only the
+  // Lease that keeps runs apart, and asks GitHub nothing.
+  const size_t before = cluster.log_size();
+  const size_t github_before = github.sim.requests().size();
+  auto again = image.run(spec);
+  CHECK_MESSAGE(again.exit_code == 0, again.err);
+  for (const auto& r : cluster.kube().requests(before)) {
+    CAPTURE(r.dump());
+    CHECK((r["method"] == "GET" ||
+           r["path"].get<std::string>().find("/leases/") != std::string::npos));
+  }
+  CHECK(github.sim.requests().size() == github_before);
 }
 
 }  // namespace deploy_test
