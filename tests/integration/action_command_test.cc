@@ -509,9 +509,7 @@ TEST_CASE("./dev stamp points a release's action.yml and k8s/ at the published i
   namespace fs = std::filesystem;
   const std::string root = source_root();
   TempDir tree;
-  for (const char* path : {"dev", "action.yml", "k8s", "image"}) {
-    fs::copy(root + "/" + path, tree.path() + "/" + path, fs::copy_options::recursive);
-  }
+  copy_stamp_tree(tree.path());
   const std::string digest = "sha256:" + std::string(64, 'a');
   auto stamp = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {tree.path() + "/dev", "stamp"};

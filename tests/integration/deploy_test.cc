@@ -708,7 +708,8 @@ TEST_CASE("the CronJob: schedule, limits, and a pod that meets the restricted st
   SUBCASE("the container: image, command, config, credentials, resources") {
     const json& c = pod["containers"][0];
     CHECK(c["name"] == "fluxkey");
-    CHECK(c["image"] == "ghcr.io/owner/fluxkey:v1");
+    // main's base can pull nothing: a release's commit names its image (./dev stamp).
+    CHECK(c["image"] == "fluxkey.invalid/unreleased:main");
     CHECK(c["args"] ==
           json::array({"sync", "--config", "/etc/fluxkey/config.yaml", "--log-format", "json"}));
     CHECK(c["resources"]["requests"] == json::object({{"cpu", "10m"}, {"memory", "32Mi"}}));
@@ -792,9 +793,15 @@ TEST_CASE("config.yaml: one copy, and fluxkey accepts every key in it") {
 
 TEST_CASE("the overlays the READMEs document build and do what they say") {
   Base base;
-  TempDir dir;
-  write_documented_overlays(base.root + "/k8s/README.md", base.root, dir.path());
-  write_documented_overlays(base.root + "/cronjob/README.md", base.root, dir.path());
+  TempDir dir, release;
+  // The READMEs' overlays take their base from a release, stamped with its
+  // image as the release workflow stamps it.
+  copy_stamp_tree(release.path());
+  auto stamp = run_program({release.path() + "/dev", "stamp", "ghcr.io/owner/fluxkey", "v1.2.3",
+                            "sha256:" + std::string(64, 'b')});
+  REQUIRE_MESSAGE(stamp.exit_code == 0, stamp.err);
+  write_documented_overlays(base.root + "/k8s/README.md", release.path(), dir.path());
+  write_documented_overlays(base.root + "/cronjob/README.md", release.path(), dir.path());
 
   SUBCASE("narrow: the reconcile Role names its objects") {
     auto objects = kustomize(dir.path() + "/narrow");

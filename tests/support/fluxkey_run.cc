@@ -172,6 +172,14 @@ std::string source_root() {
   return binary_from_env("FLUXKEY_SOURCE_ROOT");
 }
 
+std::string copy_stamp_tree(const std::string& dir) {
+  for (const char* path : {"dev", "image", "action.yml", "k8s"}) {
+    std::filesystem::copy(source_root() + "/" + path, dir + "/" + path,
+                          std::filesystem::copy_options::recursive);
+  }
+  return dir;
+}
+
 size_t count_lines(const std::string& text) {
   size_t n = 0;
   for (char c : text) n += c == '\n';

@@ -74,6 +74,11 @@ std::string token_of(const std::string& kubeconfig);
 // This source tree: $FLUXKEY_SOURCE_ROOT, which meson and ./dev set.
 std::string source_root();
 
+// What `./dev stamp` needs, copied from source_root() into `dir`: ./dev,
+// image/ (./dev reads its lists there), action.yml and k8s/. Returns `dir`.
+// A test stamps the copy as a release does, leaving the tree alone.
+std::string copy_stamp_tree(const std::string& dir);
+
 // `text` with its first line that starts (after indentation) with `prefix`
 // replaced by the same line of `source`.
 std::string replace_line_with(const std::string& text, const std::string& prefix,
