@@ -8,7 +8,7 @@
 # action.yml names the published image instead.
 
 # The build stage only hosts the compiler; nothing of it ships but what
-# image/build.sh copies out. ./dev image makes this base from Debian's
+# image/build.sh lays out. ./dev image makes this base from Debian's
 # archive with mmdebstrap (pinned by image/debian-snapshot) and names it so.
 ARG BUILD_BASE=docker.io/library/debian:bookworm-slim
 
@@ -17,14 +17,15 @@ ARG BUILD_BASE=docker.io/library/debian:bookworm-slim
 FROM --platform=$BUILDPLATFORM ${BUILD_BASE} AS build
 ARG TARGETARCH
 WORKDIR /src
-COPY image/build.sh image/
-RUN image/build.sh install "${TARGETARCH:-$(dpkg --print-architecture)}"
-# The image's own libcurl (image/build.sh says why), before the sources: a
+COPY image/deps.sh image/
+RUN image/deps.sh install "${TARGETARCH:-$(dpkg --print-architecture)}"
+# The image's own libcurl (image/deps.sh says why), before the sources: a
 # change to fluxkey does not rebuild it.
-RUN image/build.sh curl "${TARGETARCH:-$(dpkg --print-architecture)}"
+RUN image/deps.sh curl "${TARGETARCH:-$(dpkg --print-architecture)}"
 COPY meson.build meson_options.txt ./
 COPY pch/ pch/
 COPY src/ src/
+COPY image/build.sh image/
 # What `fluxkey version` reports; ./dev image passes them from git (the
 # context has no .git).
 ARG FLUXKEY_VERSION= FLUXKEY_COMMIT= SOURCE_DATE_EPOCH=

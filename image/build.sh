@@ -1,129 +1,40 @@
 #!/usr/bin/env bash
-# The image's build stage (Dockerfile), and the one list of what builds
-# fluxkey: ./dev reads its packages and meson options from here too.
+# The image's build stage, part two (Dockerfile): fluxkey built for the
+# target and the runtime image's whole file system laid out. image/deps.sh
+# installed what it needs. ./dev reads the meson options from here too.
 #
-#   image/build.sh packages        the Debian packages that build fluxkey natively
 #   image/build.sh options         meson options of a shipped build
-#   image/build.sh install ARCH    install what builds the image's fluxkey for ARCH (amd64,
-#                                  arm64) on this Debian, natively or cross, and curl's source
-#   image/build.sh curl ARCH       build the image's libcurl for ARCH into /opt/curl
-#   image/build.sh build ARCH DIR  build fluxkey for ARCH from the tree here and lay
-#                                  out the runtime image's whole file system in DIR
+#   image/build.sh build ARCH DIR  build fluxkey for ARCH (amd64, arm64) from the tree
+#                                  here and lay out the runtime image in DIR
 #
 # The runtime image is `FROM scratch`: the binary, exactly the shared
 # libraries it loads (found by reading the ELF files, so nothing unused comes
-# along), the CA roots, the users, and Debian's package records of what is
-# inside, so that SBOM and vulnerability scanners see the same packages a
-# Debian image would show them.
-#
-# Its libcurl is its own: Debian's curl source package (Debian's patches
-# with it, pinned with the rest by the archive snapshot), built for HTTP and
-# HTTPS with OpenSSL and nghttp2 alone and linked in statically, with
-# OpenSSL, nghttp2 and zlib. Debian's libcurl4 loads some thirty libraries
-# (GnuTLS, Kerberos, LDAP, RTMP, SSH, ...) for protocols fluxkey never
-# speaks; the image would be twice the size with them, and scanners would
-# report their every flaw. What the binary still loads is glibc.
+# along: glibc, since libcurl and the rest are linked in), the CA roots, the
+# users, and Debian's package records of what is inside, so that SBOM and
+# vulnerability scanners see the same packages a Debian image would show them.
 set -euo pipefail
 
-# Tools that run on the build machine, then the libraries, built for the target.
-TOOLS=(g++ meson ninja-build pkg-config ca-certificates)
-HEADERS=(nlohmann-json3-dev libcli11-dev)
-LIBRARIES=(libcurl4-openssl-dev libsodium-dev libyaml-cpp-dev libssl-dev)
-# The image's build replaces Debian's libcurl with its own, built from
-# source: autotools and dpkg-source for that, and libcurl's own libraries.
-IMAGE_TOOLS=(gcc make autoconf automake libtool dpkg-dev)
-IMAGE_LIBRARIES=(libsodium-dev libyaml-cpp-dev libssl-dev libnghttp2-dev zlib1g-dev)
-# HTTP and HTTPS, over HTTP/1.1 and HTTP/2, the system's CA roots; every
-# other protocol, and the libraries they need, left out.
-CURL_OPTIONS=(
-  --disable-shared --enable-static --with-pic --enable-symbol-hiding --disable-dependency-tracking
-  --with-openssl --with-nghttp2 --with-zlib
-  --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs
-  --without-libpsl --without-libidn2 --without-librtmp --without-libssh2 --without-libssh
-  --without-zstd --without-brotli --without-gssapi --without-libgsasl
-  --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet --disable-tftp
-  --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher --disable-mqtt
-  --disable-ftp --disable-file --disable-manual --disable-ntlm --disable-ntlm-wb
-)
 # fluxkey alone, -O2, without debug info (the stripped binary has none anyway).
 # -O2 is what ./dev test compiles with -Werror, so every test run proves the
 # shipped compile is clean; GCC 12 at -O3 reports false -Wrestrict positives
 # inside std::string.
 OPTIONS=(-Doptimization=2 -Ddebug=false -Dtests=false)
 
-triplet() {
-  case "$1" in
-    amd64) echo x86_64-linux-gnu ;;
-    arm64) echo aarch64-linux-gnu ;;
-    *) echo "image/build.sh: unsupported architecture $1 (amd64 or arm64)" >&2 && exit 2 ;;
-  esac
-}
-
-install() {
-  local arch=$1 native
-  native=$(dpkg --print-architecture)
-  local packages=("${TOOLS[@]}" "${IMAGE_TOOLS[@]}" "${HEADERS[@]}")
-  if [ "$arch" = "$native" ]; then
-    packages+=("${IMAGE_LIBRARIES[@]}")
-  else
-    # libyaml-cpp-dev is not Multi-Arch, so the target's copy cannot sit
-    # beside the build machine's; this stage builds for one target only, so
-    # it never needs both.
-    dpkg --add-architecture "$arch"
-    local t
-    t=$(triplet "$arch" | tr _ -)
-    packages+=("gcc-$t" "g++-$t" "${IMAGE_LIBRARIES[@]/%/:$arch}")
-  fi
-  # curl's source from the same archive as the binary packages.
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources
-  else
-    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/deb-src.list
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
-  mkdir -p /usr/src/curl
-  (cd /usr/src/curl && apt-get source -qq curl 2>&1 | grep -v '^W: Download is performed unsandboxed')
-  rm -rf /var/lib/apt/lists/*
-}
-
-# curl ARCH: the image's libcurl, static, into /opt/curl.
-curl() {
-  local arch=$1 native t
-  native=$(dpkg --print-architecture)
-  t=$(triplet "$arch")
-  cd /usr/src/curl/curl-*/
-  # Debian builds its OpenSSL flavour without its last two patches, which
-  # turn the tree into the NSS and GnuTLS flavours.
-  local patch
-  for patch in 99_nss.patch 90_gnutls.patch; do
-    [ "$(grep -v '^#' debian/patches/series | grep . | tail -1)" = "$patch" ] ||
-      { echo "image/build.sh: curl's patch series no longer ends with $patch" >&2 && exit 1; }
-    patch --quiet -R -p1 <"debian/patches/$patch"
-    sed -i "/^$patch\$/d" debian/patches/series
-  done
-  autoreconf -fi >/dev/null 2>&1
-  local host=()
-  [ "$arch" != "$native" ] && host=(--host="$t")
-  PKG_CONFIG_LIBDIR=/usr/lib/$t/pkgconfig:/usr/share/pkgconfig \
-    ./configure --quiet --prefix=/opt/curl "${host[@]}" "${CURL_OPTIONS[@]}"
-  make --quiet -j"$(nproc)" -C lib install >/dev/null
-  make --quiet -C include install >/dev/null
-  make --quiet install-pkgconfigDATA >/dev/null
-  dpkg-parsechangelog --show-field Version >/opt/curl/debian-version
-}
+# multiarch ARCH: Debian's name for ARCH's library folders and tools
+# (aarch64-linux-gnu for arm64).
+multiarch() { dpkg-architecture --host-arch "$1" --query DEB_HOST_MULTIARCH 2>/dev/null; }
 
 # cross_file ARCH: meson's description of the target, for a foreign ARCH.
 cross_file() {
   local t
-  t=$(triplet "$1")
+  t=$(multiarch "$1")
   local cpu=${t%%-*}
   cat <<EOF
 [binaries]
 cpp = '$t-g++'
 ar = '$t-ar'
 strip = '$t-strip'
-pkg-config = 'pkg-config'
+pkgconfig = 'pkg-config'
 
 [properties]
 pkg_config_libdir = ['/opt/curl/lib/pkgconfig', '/usr/lib/$t/pkgconfig', '/usr/share/pkgconfig']
@@ -173,7 +84,7 @@ record() {
 build() {
   local arch=$1 root=$2 native t
   native=$(dpkg --print-architecture)
-  t=$(triplet "$arch")
+  t=$(multiarch "$arch")
   local setup=(meson setup build-release "${OPTIONS[@]}" -Dcurl_static=true)
   [ -n "${FLUXKEY_VERSION:-}" ] && setup+=("-Dbuild_version=$FLUXKEY_VERSION")
   [ -n "${FLUXKEY_COMMIT:-}" ] && setup+=("-Dbuild_commit=$FLUXKEY_COMMIT")
@@ -189,9 +100,17 @@ build() {
 
   mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs"
   "$t-strip" -o "$root/usr/local/bin/fluxkey" build-release/fluxkey
+  # The loader, at the path the binary names.
+  local interp
+  interp=$(readelf --program-headers build-release/fluxkey |
+    sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+  mkdir -p "$root$(dirname "$interp")"
+  cp -L "$interp" "$root$interp" 2>/dev/null || cp -L "/usr/lib/$t/$(basename "$interp")" "$root$interp"
   # Only what the loader loads, found the way it would (a breadth-first walk
-  # of NEEDED); the real file under its soname, no symlinks.
-  local queue=("$root/usr/local/bin/fluxkey") seen=" " file lib path packages=()
+  # of NEEDED); the real file under its soname, no symlinks. The loader
+  # itself, which libc names too, is in place already.
+  local queue=("$root/usr/local/bin/fluxkey") seen file lib path packages=()
+  seen=" $(basename "$interp") "
   while ((${#queue[@]})); do
     file=${queue[0]}
     queue=("${queue[@]:1}")
@@ -205,24 +124,14 @@ build() {
       packages+=("$(owner "$path")")
     done
   done
-  # The loader, at the path the binary names.
-  local interp
-  interp=$(readelf --program-headers build-release/fluxkey |
-    sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
-  mkdir -p "$root$(dirname "$interp")"
-  cp -L "$interp" "$root$interp" 2>/dev/null || cp -L "/usr/lib/$t/$(basename "$interp")" "$root$interp"
-
   # What is linked in ships too, so its packages are recorded with the
   # rest: libstdc++ and libgcc, libsodium, yaml-cpp (meson.build), OpenSSL,
-  # nghttp2 and zlib (with libcurl). libcurl itself was built here from
-  # Debian's source package: its record says so, with the version of that
-  # source, which is what scanners match Debian's security tracker against.
-  local suffix=""
-  [ "$arch" != "$native" ] && suffix=":$arch"
-  local gcc_major
-  gcc_major=$("$t-g++" -dumpversion | cut -d. -f1)
-  packages+=("libstdc++-$gcc_major-dev$suffix" "libgcc-$gcc_major-dev$suffix" ca-certificates
-    "${IMAGE_LIBRARIES[@]/%/$suffix}")
+  # nghttp2 and zlib (with libcurl), as image/deps.sh named them. libcurl
+  # itself was built from Debian's source package: its record says so, with
+  # the version of that source, which is what scanners match Debian's
+  # security tracker against.
+  mapfile -t -O "${#packages[@]}" packages </usr/local/share/fluxkey-image/linked-packages
+  packages+=(ca-certificates)
   local p
   for p in $(printf '%s\n' "${packages[@]}" | sort -u); do record "$p" "$root"; done
   printf '%s\n' "Package: libcurl4" "Source: curl" "Version: $(cat /opt/curl/debian-version)" \
@@ -246,10 +155,7 @@ build() {
 
 cmd=${1:-}
 case "$cmd" in
-  packages) printf '%s\n' "${TOOLS[@]}" "${HEADERS[@]}" "${LIBRARIES[@]}" ;;
   options) printf '%s\n' "${OPTIONS[@]}" ;;
-  install) install "${2:?usage: image/build.sh install ARCH}" ;;
-  curl) curl "${2:?usage: image/build.sh curl ARCH}" ;;
   build) build "${2:?usage: image/build.sh build ARCH DIR}" "${3:?usage: image/build.sh build ARCH DIR}" ;;
-  *) sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
+  *) sed -n '6,8p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
 esac

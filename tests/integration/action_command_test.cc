@@ -679,4 +679,28 @@ TEST_CASE("image: FROM scratch, no shell, at most 10 MiB compressed" *
   CHECK(read_text(image.rootfs() + "/etc/passwd").find(":65532:65532:") != std::string::npos);
 }
 
+TEST_CASE("image: fluxkey version names the image's platform, version and commit" *
+          doctest::test_suite("image")) {
+  const Image image = Image::from_env();
+  ContainerSpec spec;
+  spec.args = {"version", "-o", "json"};
+  spec.uid = spec.gid = 65532;
+  spec.read_only_root = true;
+  auto run = image.run(spec);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  json version = json::parse(run.out);
+  CHECK(version["platform"] == "linux/" + image.architecture());
+  // What the image's labels say, from the same build arguments.
+  json labels = json::parse(read_text(image.dir() + "/config.json"))["config"]["Labels"];
+  CHECK(version["version"] == labels["org.opencontainers.image.version"]);
+  CHECK(version["commit"] == labels["org.opencontainers.image.revision"]);
+  // The image's own libcurl, linked in, is the one its package record names
+  // (Debian's source version, upstream part).
+  const std::string record = read_text(image.rootfs() + "/var/lib/dpkg/status.d/libcurl4");
+  const auto at = record.find("\nVersion: ");
+  REQUIRE(at != std::string::npos);
+  const std::string debian_version = record.substr(at + 10, record.find('\n', at + 1) - at - 10);
+  CHECK(version["libraries"]["libcurl"] == debian_version.substr(0, debian_version.find('-')));
+}
+
 }  // namespace action_command_test
