@@ -99,8 +99,9 @@ for entry in "$IMAGE"/rootfs/*; do
 done
 
 # The runner's inputs and file commands, as action.yml's defaults give them.
+# Each start_ function ends in exec, so that stopping the job stops the client.
 action_env() {
-  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/github/home \
+  exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/github/home \
     GITHUB_ACTIONS=true GITHUB_OUTPUT=/github/file_commands/set_output \
     GITHUB_STEP_SUMMARY=/github/file_commands/step_summary INPUT_KUBECONFIG="$INPUT" \
     INPUT_KIND=kustomization INPUT_NAME=flux-system INPUT_NAMESPACE=flux-system \
@@ -117,7 +118,7 @@ start_binary() {
     GITHUB_STEP_SUMMARY="$WORK/file_commands/step_summary" \
     "$IMAGE/rootfs/usr/local/bin/fluxkey" action
 }
-start_kubectl() { env -i PATH="$PATH" HOME="$WORK/home" kubectl --kubeconfig "$WORK/kubeconfig" get --raw /version; }
+start_kubectl() { exec env -i PATH="$PATH" HOME="$WORK/home" kubectl --kubeconfig "$WORK/kubeconfig" get --raw /version; }
 
 # one WHO: microseconds from the start of WHO to its first connection. A
 # client may connect again before it is stopped (the listener closes at
@@ -126,7 +127,11 @@ one() {
   local start accepted pid deadline
   start=$(date +%s%N)
   deadline=$((SECONDS + 10))
-  "start_$1" >/dev/null 2>&1 &
+  # Without the EXIT trap: a client stopped before its exec must not clean up.
+  (
+    trap - EXIT
+    "start_$1" >/dev/null 2>&1
+  ) &
   pid=$!
   while :; do
     if ((SECONDS > deadline)) || ! read -r -t 10 -u "${ACCEPTS[0]}" accepted; then
