@@ -9,7 +9,7 @@
 
 #include "core/base64.h"
 #include "core/log.h"
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace action_run_test {
 

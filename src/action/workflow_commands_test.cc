@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace action_workflow_commands_test {
 

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "core/error.h"
-#include "flux/fake_cluster_test_support.h"
-#include "kube/test_support.h"
+#include "support/flux_fake_cluster.h"
+#include "support/kube_fakes.h"
 
 namespace flux_api_version_test {
 

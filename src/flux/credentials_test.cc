@@ -7,7 +7,7 @@
 #include "core/base64.h"
 #include "core/error.h"
 #include "core/text.h"
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace flux_credentials_test {
 

@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "kube/config_loader.h"
-#include "kube/test_support.h"
 #include "support/flux_stand_in.h"
+#include "support/kube_fakes.h"
 
 namespace flux_flux_cli_test {
 

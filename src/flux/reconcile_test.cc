@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "core/log.h"
-#include "flux/fake_cluster_test_support.h"
+#include "support/flux_fake_cluster.h"
 
 namespace flux_reconcile_test {
 

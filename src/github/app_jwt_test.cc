@@ -11,7 +11,7 @@
 
 #include "core/base64.h"
 #include "core/error.h"
-#include "github/app_key_test_support.h"
+#include "support/github_app_key.h"
 
 namespace github_app_jwt_test {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "github/app_key_test_support.h"
-#include "github/test_support.h"
+#include "support/github_app_key.h"
+#include "support/github_fakes.h"
 
 namespace github_client_test {
 

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/time.h"
 #include "kube/config_loader.h"
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace kube_client_test {
 

@@ -6,7 +6,7 @@
 
 #include "core/base64.h"
 #include "core/error.h"
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace kube_config_loader_test {
 

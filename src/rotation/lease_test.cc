@@ -7,8 +7,8 @@
 #include <regex>
 #include <thread>
 
-#include "kube/test_support.h"
 #include "support/captured_log.h"
+#include "support/kube_fakes.h"
 
 namespace rotation_lease_test {
 

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "kube/test_support.h"
+#include "support/kube_fakes.h"
 
 namespace rotation_state_test {
 

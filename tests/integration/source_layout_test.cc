@@ -109,4 +109,27 @@ TEST_CASE("each test file keeps its body in the namespace named after it") {
   }
 }
 
+// src/ is the product: its unit tests sit beside the code, but what tests
+// share (fakes, fixtures, keys) lives in tests/support/, and nothing the
+// product compiles reaches into tests/.
+TEST_CASE("src/ holds product code only: nothing but a _test.cc includes tests/support/") {
+  const std::string root = source_root();
+  size_t product_files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root + "/src")) {
+    if (!entry.is_regular_file()) continue;
+    const std::string file = fs::relative(entry.path(), root).string();
+    const bool unit_test = file.ends_with("_test.cc");
+    CHECK_MESSAGE(file.find("test_support") == std::string::npos,
+                  file << ": test helpers belong in tests/support/");
+    if (unit_test || !(file.ends_with(".cc") || file.ends_with(".h"))) continue;
+    ++product_files;
+    std::istringstream lines(read_text(entry.path().string()));
+    for (std::string line; std::getline(lines, line);) {
+      CHECK_MESSAGE(!line.starts_with("#include \"support/"),
+                    file << " includes test code: " << line);
+    }
+  }
+  CHECK(product_files > 50);
+}
+
 }  // namespace source_layout_test
