@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace fluxkey {
 
@@ -10,6 +11,17 @@ inline std::string trim(const std::string& s) {
   size_t begin = s.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) return "";
   return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+// `s` with A-Z as a-z. ASCII alone, whatever the locale: what it serves
+// (header names, Kubernetes kinds, GitHub's error texts) is ASCII, and a
+// locale's rules could change what matches.
+inline std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
 }
 
 // `s` fit to quote in a one-line message: line breaks and other control

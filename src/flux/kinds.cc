@@ -1,16 +1,11 @@
 #include "flux/kinds.h"
+#include "core/text.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace fluxkey::flux {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 const Json* find_at(const Json& object, std::initializer_list<const char*> path) {
   const Json* cur = &object;
@@ -52,7 +47,7 @@ std::vector<KindInfo> build() {
     KindInfo k;
     k.kind = std::move(kind);
     k.plural = std::move(plural);
-    k.singular = lower(k.kind);
+    k.singular = lower_ascii(k.kind);
     k.short_names = std::move(short_names);
     k.group = std::move(group);
     k.versions = std::move(versions);
@@ -113,7 +108,7 @@ const std::vector<KindInfo>& kinds() {
 }
 
 const KindInfo* find_kind(const std::string& name) {
-  std::string n = lower(name);
+  std::string n = lower_ascii(name);
   for (const auto& k : kinds()) {
     if (n == k.singular || n == k.plural ||
         std::find(k.short_names.begin(), k.short_names.end(), n) != k.short_names.end()) {

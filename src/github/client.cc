@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "crypto/sealed_box.h"
 #include "github/app_jwt.h"
 #include "github/errors.h"
@@ -36,12 +37,6 @@ constexpr int kMaxRateLimitHits = 30;
 // reads may run concurrently (GitHub allows 100 at once), writes may not.
 constexpr size_t kPrefetchMinTargets = 8;
 constexpr size_t kPrefetchConnections = 8;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool is_success(long status) {
   return status >= 200 && status < 300;
@@ -90,7 +85,7 @@ std::optional<int64_t> integer_field(const Json& object, const char* key) {
 // the key was rotated since fluxkey fetched it.
 bool stale_key_refusal(const http::Response& response) {
   if (response.status != 422) return false;
-  std::string message = lower(github_message(response));
+  std::string message = lower_ascii(github_message(response));
   return message.find("improperly encrypted") != std::string::npos ||
          message.find("stale") != std::string::npos ||
          (message.find("key_id") != std::string::npos &&
@@ -183,7 +178,7 @@ struct Client::State {
   // repository of it, or the organization itself) the first time.
   int64_t installation_for(const Target& via) {
     if (options.credentials.installation_id) return *options.credentials.installation_id;
-    const std::string account = lower(via.owner);
+    const std::string account = lower_ascii(via.owner);
     auto found = installations.find(account);
     if (found != installations.end()) return found->second;
     const std::string path =
@@ -495,7 +490,7 @@ std::vector<int64_t> Client::repository_ids(const std::string& org,
                                             const std::vector<std::string>& names) {
   std::vector<std::string> missing;
   for (const auto& name : names) {
-    const std::string key = lower(org + "/" + name);
+    const std::string key = lower_ascii(org + "/" + name);
     if (state_->repo_ids.count(key) == 0 &&
         std::find(missing.begin(), missing.end(), name) == missing.end()) {
       missing.push_back(name);
@@ -532,11 +527,11 @@ std::vector<int64_t> Client::repository_ids(const std::string& org,
                                    " (from --github-org-repos): not found, or the credential "
                                    "cannot see it; check the name");
       }
-      state_->repo_ids[lower(org + "/" + missing[i])] = *id;
+      state_->repo_ids[lower_ascii(org + "/" + missing[i])] = *id;
     }
   }
   std::vector<int64_t> ids;
-  for (const auto& name : names) ids.push_back(state_->repo_ids.at(lower(org + "/" + name)));
+  for (const auto& name : names) ids.push_back(state_->repo_ids.at(lower_ascii(org + "/" + name)));
   return ids;
 }
 

@@ -10,12 +10,6 @@
 namespace fluxkey::github {
 namespace {
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // Collapses line breaks and runs of spaces: GitHub's 422s read
 // "Invalid request.\n\n...".
 std::string one_line(const std::string& text) {
@@ -159,7 +153,7 @@ GitHubError refusal(const ErrorContext& context, const http::Response& response)
   switch (status) {
     case 401: {
       std::string hint = credential_hint(context.app);
-      std::string l = lower(message);
+      std::string l = lower_ascii(message);
       if (context.app &&
           (l.find("'iat'") != std::string::npos || l.find("'exp'") != std::string::npos ||
            l.find("expir") != std::string::npos)) {
@@ -190,7 +184,7 @@ std::optional<RateLimitHit> rate_limit_hit(const http::Response& response, Clock
   if (response.status != 403 && response.status != 429) return std::nullopt;
   RateLimitHit hit;
   hit.message = github_message(response);
-  std::string l = lower(hit.message);
+  std::string l = lower_ascii(hit.message);
   // A 429 is a rate refusal whatever it says; a 403 only when it says so (a
   // plain 403 is a permission refusal and waiting would not help).
   if (response.status == 403 && l.find("rate limit") == std::string::npos) return std::nullopt;

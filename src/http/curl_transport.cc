@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/text.h"
 #include "http/curl_error.h"
 #include "http/http.h"
 #include "http/url.h"
@@ -62,12 +63,6 @@ void set(CURL* handle, CURLoption option, T value) {
   }
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
@@ -79,7 +74,7 @@ std::string_view trim(std::string_view text) {
 
 bool has_header(const Headers& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return lower(h.first) == name; });
+                     [&](const auto& h) { return lower_ascii(h.first) == name; });
 }
 
 bool clean_token(std::string_view text) {
@@ -126,7 +121,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos) return n;  // the blank line that ends the headers
-    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+    t->response.headers.emplace_back(lower_ascii(trim(line.substr(0, colon))),
                                      std::string(trim(line.substr(colon + 1))));
     return n;
   } catch (...) {
