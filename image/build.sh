@@ -77,7 +77,7 @@ owner() {
 record() {
   local name=${1%%:*}
   mkdir -p "$2/var/lib/dpkg/status.d"
-  dpkg-query --status "$1" | grep -v -E '^(Status|Conffiles|Config-Version):|^ /' \
+  dpkg-query --status "$1" | grep -v -E '^(Conffiles|Config-Version):|^ /' \
     >"$2/var/lib/dpkg/status.d/$name"
 }
 
@@ -135,7 +135,7 @@ build() {
   local p
   for p in $(printf '%s\n' "${packages[@]}" | sort -u); do record "$p" "$root"; done
   printf '%s\n' "Package: libcurl4" "Source: curl" "Version: $(cat /opt/curl/debian-version)" \
-    "Architecture: $arch" "Maintainer: fluxkey (image/build.sh)" \
+    "Status: install ok installed" "Architecture: $arch" "Maintainer: fluxkey (image/build.sh)" \
     "Description: libcurl, built from Debian's curl source package and linked into fluxkey" \
     >"$root/var/lib/dpkg/status.d/libcurl4"
 

@@ -83,12 +83,13 @@ install() {
   mkdir -p /usr/local/share/fluxkey-image
   printf '%s\n' "${static[@]}" >/usr/local/share/fluxkey-image/linked-packages
   mkdir -p /usr/src/curl
-  (cd /usr/src/curl && apt-get source -qq curl 2>&1 | grep -v '^W: Download is performed unsandboxed')
+  # apt warns that root downloads the source unsandboxed: it is this stage's only user.
+  (cd /usr/src/curl && apt-get source -qq curl 2>&1 | { grep -v '^W: Download is performed unsandboxed' || true; })
   rm -rf /var/lib/apt/lists/*
 }
 
-# curl ARCH: the image's libcurl, static, into /opt/curl.
-curl() {
+# build_curl ARCH: the image's libcurl, static, into /opt/curl.
+build_curl() {
   local arch=$1 native t
   native=$(dpkg --print-architecture)
   t=$(triplet "$arch")
@@ -102,7 +103,7 @@ curl() {
     patch --quiet -R -p1 <"debian/patches/$patch"
     sed -i "/^$patch\$/d" debian/patches/series
   done
-  autoreconf -fi >/dev/null 2>&1
+  autoreconf -fi >/tmp/autoreconf.log 2>&1 || { cat /tmp/autoreconf.log >&2 && exit 1; }
   local host=()
   [ "$arch" != "$native" ] && host=(--host="$t")
   PKG_CONFIG_LIBDIR=/usr/lib/$t/pkgconfig:/usr/share/pkgconfig \
@@ -117,6 +118,6 @@ cmd=${1:-}
 case "$cmd" in
   packages) printf '%s\n' "${TOOLS[@]}" "${HEADERS[@]}" "${LIBRARIES[@]}" ;;
   install) install "${2:?usage: image/deps.sh install ARCH}" ;;
-  curl) curl "${2:?usage: image/deps.sh curl ARCH}" ;;
+  curl) build_curl "${2:?usage: image/deps.sh curl ARCH}" ;;
   *) sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
 esac
