@@ -85,6 +85,8 @@ const FlagSpec kFlags[] = {
      "revoke every earlier token once the new one is stored"},
     {"all", &RawFlags::all, kRevoke, nullptr, nullptr,
      "revoke the newest token too (GitHub is left with a dead credential)"},
+    {"output", &RawFlags::status_output, kStatus, nullptr, "FORMAT",
+     "table or json, as kubectl's -o (one JSON object on stdout)"},
     {"warn-before", &RawFlags::warn_before, kStatus, nullptr, "DURATION",
      "exit 1 when the token expires within this"},
     {"dry-run", &RawFlags::dry_run, kMinting | kRevoke, nullptr, nullptr,

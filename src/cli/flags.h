@@ -48,6 +48,7 @@ struct RawFlags {
   std::string github_format = "base64";
   std::string github_max_writes_per_minute = "80";
   std::string output;
+  std::string status_output = "table";
   std::string log_format = "text";
   bool verbose = false;
   std::string warn_before = "2h";

@@ -78,6 +78,23 @@ TEST_CASE("a flag with a meaning per command has a row per command, in help and 
   CHECK_FALSE(status.force);
 }
 
+TEST_CASE("-o is kubeconfig's file and status's format, as kubectl's -o") {
+  RawFlags status;
+  CLI::App status_app;
+  register_flags(status_app, status, kStatus);
+  CHECK(status.status_output == "table");
+  status_app.parse("-o json", false);
+  CHECK(status.status_output == "json");
+  CHECK(status.output.empty());
+
+  RawFlags kubeconfig;
+  CLI::App kubeconfig_app;
+  register_flags(kubeconfig_app, kubeconfig, kKubeconfig);
+  kubeconfig_app.parse("-o out.yaml", false);
+  CHECK(kubeconfig.output == "out.yaml");
+  CHECK(kubeconfig.status_output == "table");
+}
+
 TEST_CASE("config file errors name the file and the key") {
   CHECK(usage_error_of("token_ttl: 12h\n").find("unknown key \"token_ttl\"") != std::string::npos);
   CHECK(usage_error_of("config: other.yaml\n").find("unknown key \"config\"") != std::string::npos);

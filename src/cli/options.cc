@@ -255,7 +255,8 @@ commands::StatusOptions status_options(const RawFlags& flags) {
   out.service_account = parse_namespaced_name("--service-account", flags.service_account);
   out.warn_before = to_seconds(parse_duration_flag("--warn-before", flags.warn_before));
   out.targets = targets(flags);
-  out.json = flags.log_format == "json";
+  // -o, as kubectl's; --log-format shapes the log on stderr alone.
+  out.json = parse_choice("--output", flags.status_output, {"table", "json"}) == "json";
   return out;
 }
 

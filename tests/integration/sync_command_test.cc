@@ -336,9 +336,16 @@ TEST_CASE("status reports generations, expiry and per-target state; exit 1 near 
   CHECK(table.out.find("never pushed") != std::string::npos);  // acme/web: configured only
   check_no_secret(table, token_of(rig.stored_kubeconfig()));
 
-  auto json_run = rig.run("status", {"--log-format", "json"});
+  auto json_run = rig.run("status", {"-o", "json"});
   REQUIRE_MESSAGE(json_run.exit_code == 0, json_run.err);
   json doc = json::parse(json_run.out);
+  // --log-format shapes the log alone: the report stays a table.
+  auto logged = rig.run("status", {"--log-format", "json"});
+  CHECK(logged.exit_code == 0);
+  CHECK(logged.out.find("Generation    1") != std::string::npos);
+  auto bad = rig.run("status", {"-o", "yaml"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--output") != std::string::npos);
   CHECK(doc["generation"] == 1);
   CHECK(doc["healthy"] == true);
   CHECK(doc["generations"] == json::array({1}));
